@@ -1,0 +1,70 @@
+/** Stable error codes, one per error class; match on `error.code`, not on messages. */
+export type CacheErrorCode =
+  | 'E_CACHE'
+  | 'E_CACHE_CONFIG'
+  | 'E_CACHE_KEY'
+  | 'E_CACHE_SERIALIZATION'
+  | 'E_CACHE_ENTRY_TOO_LARGE'
+  | 'E_CACHE_STORE';
+
+const PREFIX = '[cache-core] ';
+
+/** Base class of every error thrown by `@pm/cache-core`. Messages start with `[cache-core]`. */
+export class CacheError extends Error {
+  readonly code: CacheErrorCode;
+
+  constructor(message: string, options?: { cause?: unknown; code?: CacheErrorCode }) {
+    super(PREFIX + message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = options?.code ?? 'E_CACHE';
+  }
+}
+
+/** Invalid options, TTLs, limits, presets, or a conflicting `getInstance()` call. */
+export class CacheConfigError extends CacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'E_CACHE_CONFIG' });
+  }
+}
+
+/** A key that is not a non-empty string. */
+export class CacheKeyError extends CacheError {
+  constructor(message: string) {
+    super(message, { code: 'E_CACHE_KEY' });
+  }
+}
+
+/** A value the cache cannot hold: `undefined`, functions, symbols, promises, circular graphs. */
+export class CacheSerializationError extends CacheError {
+  /** The key whose value was rejected. */
+  readonly key: string;
+
+  constructor(key: string, message: string, options?: { cause?: unknown }) {
+    super(`cannot cache key "${key}": ${message}`, { ...options, code: 'E_CACHE_SERIALIZATION' });
+    this.key = key;
+  }
+}
+
+/** An entry whose accounted size exceeds the whole byte budget (`maxMemoryMb`). */
+export class CacheEntryTooLargeError extends CacheError {
+  readonly key: string;
+  readonly sizeBytes: number;
+  readonly maxBytes: number;
+
+  constructor(key: string, sizeBytes: number, maxBytes: number) {
+    super(
+      `entry "${key}" needs ${sizeBytes} bytes, more than the whole budget of ${maxBytes} bytes; the previous value (if any) is kept`,
+      { code: 'E_CACHE_ENTRY_TOO_LARGE' },
+    );
+    this.key = key;
+    this.sizeBytes = sizeBytes;
+    this.maxBytes = maxBytes;
+  }
+}
+
+/** A failure of an L2 store or the invalidation bus. */
+export class CacheStoreError extends CacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'E_CACHE_STORE' });
+  }
+}

@@ -1,0 +1,126 @@
+import type { Duration } from './duration.js';
+
+/** Per-call write options. */
+export interface SetOptions {
+  /** Overrides the namespace's and the default TTL. */
+  ttl?: Duration;
+  /** Free-form data kept with the entry and shown by `getCacheInfo()`. */
+  metadata?: Record<string, unknown>;
+}
+
+export interface GetOrComputeOptions {
+  ttl?: Duration;
+  /**
+   * Stale-if-error window: when `compute` fails, a value written by `getOrCompute` that expired
+   * less than `grace` ago is returned instead of the error (and the failure is logged).
+   */
+  grace?: Duration;
+}
+
+export interface MsetEntry {
+  key: string;
+  value: unknown;
+  ttl?: Duration;
+}
+
+export interface WarmItem {
+  key: string;
+  load: () => unknown;
+  ttl?: Duration;
+}
+
+export interface WarmOptions {
+  /** Loads running at once. @default 8 */
+  concurrency?: number;
+  /** Called after each item, loaded or failed. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What an invalidation callback receives. */
+export interface InvalidationEvent {
+  /** The pattern passed to `invalidate()`. */
+  pattern: string;
+  /** The keys removed from L1. */
+  keys: string[];
+  count: number;
+  /** `'remote'` when the invalidation came from another process over the bus. */
+  source: 'local' | 'remote';
+}
+
+/** May be async; a rejection is handled like a throw. */
+export type InvalidationCallback = (event: InvalidationEvent) => void | Promise<void>;
+
+export interface NamespaceMetrics {
+  hits: number;
+  misses: number;
+  hitRate: number;
+  evictions: number;
+  entryCount: number;
+  sizeBytes: number;
+}
+
+/** A snapshot of the cache's counters and occupancy. */
+export interface CacheMetrics {
+  hits: number;
+  misses: number;
+  /** hits / (hits + misses); 0 before any request. */
+  hitRate: number;
+  missRate: number;
+  sets: number;
+  /** Deletes of keys that existed. */
+  deletes: number;
+  /** Entries removed by `invalidate()`. */
+  invalidations: number;
+  /** Entries removed to respect `maxEntries` / `maxMemoryMb`, by `evictOldest` or memory pressure. */
+  evictions: number;
+  /** Expired entries removed, on read or by cleanup. */
+  expiredRemovals: number;
+  /** Invalidation callbacks that threw. */
+  callbackErrors: number;
+  entryCount: number;
+  sizeBytes: number;
+  sizeMb: number;
+  maxEntries: number;
+  maxMemoryMb: number;
+  memoryUsagePercent: number;
+  /** True when more than 80% of the byte budget is in use. */
+  memoryPressure: boolean;
+  /** Per namespace (text before the first `:`); `(none)` holds keys without one. */
+  namespaces: Record<string, NamespaceMetrics>;
+}
+
+export interface CacheEntryInfo {
+  key: string;
+  ageMs: number;
+  accessCount: number;
+  sizeBytes: number;
+  /** Infinity for entries that never expire. */
+  ttlMs: number;
+  metadata: Record<string, unknown>;
+}
+
+export interface CacheInfo {
+  totalEntries: number;
+  totalSizeBytes: number;
+  /** Most recently used first. */
+  entries: CacheEntryInfo[];
+}
+
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+export interface HealthReport {
+  status: HealthStatus;
+  checks: Record<string, boolean>;
+  message: string;
+  /** ISO-8601. */
+  timestamp: string;
+}
+
+export type MemoryPressureSeverity = 'warning' | 'critical';
+
+export interface MemoryPressureResult {
+  entriesBefore: number;
+  entriesRemoved: number;
+  entriesAfter: number;
+  bytesFreed: number;
+}
