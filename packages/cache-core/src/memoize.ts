@@ -45,10 +45,15 @@ export function memoize<F extends AnyFunction>(fn: F, options: MemoizeOptions = 
   };
 }
 
+type AsyncMethod = (...args: never[]) => Promise<unknown>;
+
 /**
  * Method decorator: caches the method's results like {@link memoize}, keyed by
  * `Class.method` and the arguments (not by `this`: use it on methods whose result depends only
  * on their arguments). Works as a legacy (`experimentalDecorators`) and as a standard decorator.
+ *
+ * The decorated method must be declared async (return a Promise): the cached version always
+ * does, and a decorator cannot change the declared type.
  */
 export function cached(options: MemoizeOptions = {}) {
   const wrap = (method: AnyFunction, methodName: string): AnyFunction =>
@@ -60,8 +65,8 @@ export function cached(options: MemoizeOptions = {}) {
       });
     };
 
-  function decorator(target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): PropertyDescriptor;
-  function decorator(method: AnyFunction, context: ClassMethodDecoratorContext): AnyFunction;
+  function decorator<M extends AsyncMethod>(target: object, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<M>): TypedPropertyDescriptor<M>;
+  function decorator<M extends AsyncMethod>(method: M, context: ClassMethodDecoratorContext): M;
   function decorator(first: object, second: string | symbol | ClassMethodDecoratorContext, descriptor?: PropertyDescriptor): PropertyDescriptor | AnyFunction {
     if (typeof second === 'object') return wrap(first as AnyFunction, String(second.name));
     if (typeof descriptor?.value !== 'function') throw new CacheConfigError('@cached() decorates methods only');
