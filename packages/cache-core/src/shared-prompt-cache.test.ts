@@ -127,6 +127,15 @@ describe('TTL', () => {
     expect(cache.getMetrics()).toMatchObject({ misses: 1, hits: 0, expiredRemovals: 1, entryCount: 0, sizeBytes: 0 });
   });
 
+  it('expires entries on the real clock too, within its 1 ms read resolution', async () => {
+    vi.useRealTimers();
+    const cache = newCache();
+    cache.setSync('k', 'v', { ttl: 20 });
+    expect(cache.getSync('k')).toBe('v');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(cache.getSync('k')).toBeUndefined();
+  });
+
   it('has() is false for an expired entry', async () => {
     const cache = newCache();
     cache.setSync('k', 'v', { ttl: 10 });

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { CoarseClock } from './coarse-clock.js';
 import { resolveOptions, type ResolvedCacheOptions, type SharedPromptCacheOptions } from './config.js';
 import { parseDuration, type Duration } from './duration.js';
 import { CacheConfigError, CacheEntryTooLargeError, CacheError, CacheKeyError, CacheSerializationError } from './errors.js';
@@ -107,6 +108,7 @@ export class SharedPromptCache {
   readonly #flights = new Map<string, Flight>();
   readonly #subscriptions = new Set<Subscription>();
   readonly #count: boolean;
+  readonly #clock = new CoarseClock();
   #counters = zeroCounters();
   #cleanupTimer: NodeJS.Timeout | undefined;
   #started = false;
@@ -569,7 +571,7 @@ export class SharedPromptCache {
   #read(key: string): Entry | undefined {
     const entry = this.#lru.get(key);
     if (entry !== undefined) {
-      if (entry.expiresAt > Date.now()) {
+      if (entry.expiresAt > this.#clock.now()) {
         entry.accessCount++;
         if (this.#count) {
           this.#counters.hits++;

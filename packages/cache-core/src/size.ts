@@ -1,18 +1,21 @@
 import { CacheSerializationError } from './errors.js';
 
 /**
- * Estimated V8 heap costs (64-bit, no pointer compression, as Node 20 ships), in bytes.
- * They were calibrated against measured heap growth by `apps/bench` (see BENCHMARKS.md):
- * counting objects by their JSON length undercounts their heap by about 2x, because every
- * property is a pointer slot and every small string or non-integer number is its own heap object.
+ * Estimated V8 heap costs (64-bit, no pointer compression, as Node 20 ships), in bytes,
+ * measured with `process.memoryUsage()` on objects built by `JSON.parse` (see BENCHMARKS.md).
+ * JSON length is a poor proxy: a small object costs ~8 bytes a property (JSON spends ~17), but
+ * from 128 properties on V8 keeps an object as a hash table at ~56 bytes a property, so JSON
+ * length undercounts profile-like objects about 2-3x.
  */
 const HEAP = {
-  /** Header of a sequential string (map, hash, length). */
+  /** Header of a sequential string (map, hash, length); strings are 8-byte aligned. */
   string: 16,
-  /** A JSObject (map, properties, elements) plus its share of property storage. */
-  object: 56,
-  /** One property: its slot plus descriptor/backing-store share. */
-  property: 16,
+  /** A JSObject: map, properties and elements pointers, plus the allocation's slack. */
+  object: 32,
+  /** One in-object (fast-mode) property slot. */
+  fastProperty: 8,
+  /** One property of a dictionary-mode object: key, value and details in a hash table at ~50% load. */
+  dictionaryProperty: 56,
   /** JSArray plus FixedArray header. */
   array: 48,
   /** One array element slot. */
@@ -26,6 +29,11 @@ const HEAP = {
   /** ArrayBuffer + view objects around the bytes of a Buffer or TypedArray. */
   binary: 128,
 } as const;
+
+/** From this many properties on, V8 stores an object's properties in a dictionary. */
+const DICTIONARY_MODE_PROPERTIES = 128;
+
+const align8 = (bytes: number): number => (bytes + 7) & ~7;
 
 /**
  * Bookkeeping that every entry costs beyond its key and value: the lru-cache slots, our
@@ -74,7 +82,7 @@ class ValueMeasurer {
   measure(value: unknown, path: string): number {
     switch (typeof value) {
       case 'string':
-        return HEAP.string + utf8Bytes(value);
+        return align8(HEAP.string + utf8Bytes(value));
       case 'number':
         return Number.isInteger(value) && Math.abs(value) <= SMI_MAX ? 0 : HEAP.heapNumber;
       case 'boolean':
@@ -118,11 +126,14 @@ class ValueMeasurer {
       let i = 0;
       for (const v of value) size += HEAP.collectionEntry + this.measure(v, `${path}.<item ${i++}>`);
     } else {
+      let properties = 0;
       size = HEAP.object;
       for (const prop in value) {
         if (!Object.hasOwn(value, prop)) continue;
-        size += HEAP.property + this.measure((value as Record<string, unknown>)[prop], `${path}.${prop}`);
+        properties++;
+        size += this.measure((value as Record<string, unknown>)[prop], `${path}.${prop}`);
       }
+      size += properties * (properties < DICTIONARY_MODE_PROPERTIES ? HEAP.fastProperty : HEAP.dictionaryProperty);
     }
     this.#ancestors.delete(value);
     return size;
