@@ -10,7 +10,8 @@ import tseslint from 'typescript-eslint';
  */
 export function createConfig({ tsconfigRootDir }) {
   return tseslint.config(
-    { ignores: ['dist/**', 'coverage/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
+    // .readme-*: README examples the demo's tests write and run.
+    { ignores: ['dist/**', 'coverage/**', '**/.readme-*/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
     js.configs.recommended,
     ...tseslint.configs.strictTypeChecked,
     ...tseslint.configs.stylisticTypeChecked,
