@@ -33,7 +33,7 @@ export function createConfig({ tsconfigRootDir }) {
       },
     },
     {
-      files: ['**/*.test.ts', '**/test/**/*.ts'],
+      files: ['**/*.test.ts', '**/test/**/*.ts', '**/fixtures/**/*.ts'],
       rules: {
         // Tests assert on promise results and deliberately exercise bad inputs.
         '@typescript-eslint/no-non-null-assertion': 'off',

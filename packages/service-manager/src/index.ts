@@ -1,0 +1,31 @@
+import 'reflect-metadata';
+
+export { ServiceManager, type ServiceManagerOptions, type ShutdownHookOptions } from './service-manager.js';
+export { createHealthHandler, serveHealth, type HealthServer, type HealthServerOptions } from './http.js';
+export { parseDuration, type Duration } from './duration.js';
+export {
+  describeError,
+  ServiceConfigError,
+  ServiceDependencyError,
+  ServiceError,
+  ServiceStartError,
+  ServiceTimeoutError,
+  type ServiceErrorCode,
+  type StartFailure,
+} from './errors.js';
+export { silentLogger, type Logger } from './logger.js';
+export type {
+  HealthStatus,
+  RestartPolicy,
+  Service,
+  ServiceEvents,
+  ServiceHealth,
+  ServiceHealthEntry,
+  ServiceRegistration,
+  ServiceState,
+  StartReport,
+  StopReport,
+  SystemHealth,
+} from './types.js';
+// Re-exported so services can be written against the same tsyringe (and polyfill) as the manager.
+export { inject, injectable, type DependencyContainer, type InjectionToken } from 'tsyringe';

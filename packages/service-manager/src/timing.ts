@@ -1,0 +1,34 @@
+import { ServiceTimeoutError } from './errors.js';
+
+/**
+ * Settles like `work`, or rejects with {@link ServiceTimeoutError} after `ms` (never, for
+ * Infinity). The timer never keeps the process alive.
+ */
+export function withTimeout<T>(work: () => T | Promise<T>, ms: number, what: string): Promise<T> {
+  const running = (async () => work())();
+  if (!Number.isFinite(ms)) return running;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new ServiceTimeoutError(`${what} did not finish within ${ms} ms`));
+    }, ms);
+    timer.unref();
+  });
+  return Promise.race([running, timeout]).finally(() => {
+    clearTimeout(timer);
+  });
+}
+
+/** Resolves after `ms` without keeping the process alive. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * Exponential backoff with full jitter: attempt n (from 1) waits a random time in
+ * [base·2^(n-1)/2, base·2^(n-1)], capped at `maxMs`, so restarting replicas do not retry in step.
+ */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+  return ceiling / 2 + random() * (ceiling / 2);
+}
