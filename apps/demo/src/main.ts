@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { makeCacheKey, resolveCacheConfig, SharedPromptCache } from '@pm/cache-core';
+import { makeCacheKey, registerCacheService, resolveCacheConfig, SHARED_PROMPT_CACHE, type SharedPromptCache } from '@pm/cache-core';
+import { ServiceManager } from '@pm/service-manager';
 import { assemblePrompt, type AssembledPrompt } from './prompt-assembly.js';
 import { AGENTS, cyclic, makeContexts, percentile, zipfSampler } from './workload.js';
 
@@ -45,8 +46,10 @@ const fmt = (value: number) => (value >= 1 ? `${value.toFixed(2)} ms` : `${(valu
 async function main(): Promise<void> {
   const options = parseCli();
   const agentsDir = fileURLToPath(new URL('../agents', import.meta.url));
-  const cache = new SharedPromptCache({ ...resolveCacheConfig(), namespaces: { task_prompt: { ttl: '10m' } } });
-  await cache.start();
+  const serviceManager = new ServiceManager();
+  registerCacheService(serviceManager, { ...resolveCacheConfig(), namespaces: { task_prompt: { ttl: '10m' } } });
+  const startup = await serviceManager.startAll();
+  const cache = serviceManager.container.resolve<SharedPromptCache>(SHARED_PROMPT_CACHE);
 
   const contexts = makeContexts(options.contexts);
   const pairs = AGENTS.flatMap((agent) => contexts.map((context) => ({ agent, context, key: `task_prompt:${agent}:${makeCacheKey(context)}` })));
@@ -72,13 +75,14 @@ async function main(): Promise<void> {
   }
 
   const metrics = cache.getMetrics();
-  const health = await cache.healthCheck();
-  await cache.stop();
+  const health = await serviceManager.health();
+  await serviceManager.stopAll();
   const coldMs = percentile(cold, 50);
   const warmMs = percentile(warm, 50);
   const improvementPercent = (1 - warmMs / coldMs) * 100;
 
-  console.log(`\n@pm demo: ${AGENTS.length} agents × ${options.contexts} task contexts, ${options.requests} warm requests (Zipf)\n`);
+  console.log(`\n@pm demo: ${AGENTS.length} agents × ${options.contexts} task contexts, ${options.requests} warm requests (Zipf)`);
+  console.log(`services ${startup.status}: ${Object.entries(startup.startupTimes).map(([name, t]) => `${name} started in ${fmt(t)}`).join(', ')}\n`);
   console.table({
     'task prompt build': {
       'cold p50': fmt(coldMs),

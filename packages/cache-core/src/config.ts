@@ -1,7 +1,7 @@
 import { stableStringify } from './cache-key.js';
 import { parseDuration, type Duration } from './duration.js';
 import { CacheConfigError } from './errors.js';
-import { silentLogger, type Logger } from './logger.js';
+import { silentLogger, type Logger } from '@pm/service-manager/contract';
 
 /** Options of {@link SharedPromptCache}. */
 export interface SharedPromptCacheOptions {

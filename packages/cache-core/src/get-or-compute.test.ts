@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CacheConfigError, CacheSerializationError } from './errors.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '@pm/service-manager/contract';
 import { SharedPromptCache } from './shared-prompt-cache.js';
 
 afterEach(() => {

@@ -15,7 +15,8 @@ export { makeCacheKey, stableStringify } from './cache-key.js';
 export { cached, memoize, type MemoizeOptions } from './memoize.js';
 export { exportCacheMetrics, type CacheMetricsExporter, type CacheMetricsExporterOptions } from './prometheus.js';
 export { SHARED_PROMPT_CACHE } from './tokens.js';
-export { silentLogger, type Logger } from './logger.js';
+export { CACHE_SERVICE_NAME, CacheService, registerCacheService, type RegisterCacheServiceOptions } from './cache-service.js';
+export { silentLogger, type Logger } from '@pm/service-manager/contract';
 export type {
   CacheEntryInfo,
   CacheInfo,

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { CacheKeyError } from './errors.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '@pm/service-manager/contract';
 import { SharedPromptCache } from './shared-prompt-cache.js';
 import type { InvalidationEvent } from './types.js';
 

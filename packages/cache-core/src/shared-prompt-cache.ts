@@ -4,7 +4,7 @@ import { resolveOptions, type ResolvedCacheOptions, type SharedPromptCacheOption
 import { parseDuration, type Duration } from './duration.js';
 import { CacheConfigError, CacheEntryTooLargeError, CacheError, CacheKeyError, CacheSerializationError } from './errors.js';
 import { assertKey } from './keys.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '@pm/service-manager/contract';
 import { NamespacedCache } from './namespaced-cache.js';
 import { NamespaceRegistry, type NamespaceStats } from './namespace-stats.js';
 import { compilePattern, type KeyPattern } from './pattern.js';
