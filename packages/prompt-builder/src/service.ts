@@ -1,0 +1,29 @@
+import { SHARED_PROMPT_CACHE, type SharedPromptCache } from '@pm/cache-core';
+import type { ServiceManager } from '@pm/service-manager';
+import { AgentPromptBuilder, type AgentPromptBuilderOptions } from './agent-prompt-builder.js';
+
+/** The name the builder is registered under. */
+export const PROMPT_BUILDER_SERVICE_NAME = 'prompt_builder';
+
+export interface RegisterPromptBuilderOptions extends Omit<AgentPromptBuilderOptions, 'cache'> {
+  /** @default false: the builder works uncached, so it need not fail startup */
+  critical?: boolean;
+}
+
+/**
+ * Registers an {@link AgentPromptBuilder} as the service `prompt_builder` (and under the
+ * `AgentPromptBuilder` class token). It receives the cache from the manager's container by the
+ * `SHARED_PROMPT_CACHE` token when one is registered, and works uncached otherwise.
+ */
+export function registerPromptBuilder(serviceManager: ServiceManager, options: RegisterPromptBuilderOptions = {}): ServiceManager {
+  const { critical, ...builderOptions } = options;
+  return serviceManager.register({
+    name: PROMPT_BUILDER_SERVICE_NAME,
+    token: AgentPromptBuilder,
+    critical: critical ?? false,
+    useFactory: (container) => {
+      const cache = container.isRegistered(SHARED_PROMPT_CACHE, true) ? container.resolve<SharedPromptCache>(SHARED_PROMPT_CACHE) : undefined;
+      return new AgentPromptBuilder({ ...builderOptions, ...(cache === undefined ? {} : { cache }) });
+    },
+  });
+}
