@@ -1,0 +1,161 @@
+import { makeCacheKey, type CacheMetrics, type SharedPromptCache } from '@pm/cache-core';
+import { CacheAccess, type AgentPromptBuilder, type BuiltPrompt } from '@pm/prompt-builder';
+import { parseDuration, silentLogger, type Duration, type Logger, type Service } from '@pm/service-manager/contract';
+import { AgentPool, SUMMARY_RUNNER } from './agent-pool.js';
+import { OrchestratorError } from './errors.js';
+import { epochNow } from './runner.js';
+
+/** A task to hand to an agent. */
+export interface DelegationRequest {
+  agentType: string;
+  taskDescription: string;
+  requirements?: readonly string[];
+  deliverables?: readonly string[];
+  priority?: 'low' | 'medium' | 'high' | 'critical';
+}
+
+export interface DelegationResult {
+  agentType: string;
+  output: string;
+  details?: Record<string, unknown>;
+  /** From the `delegate()` call to the prompt being in the agent subprocess's hands. */
+  promptReadyMs: number;
+  /** The runner's time inside the subprocess. */
+  runMs: number;
+  totalMs: number;
+  pid: number;
+}
+
+export interface PMOrchestratorOptions {
+  builder: AgentPromptBuilder;
+  /** The shared cache; without one (or when it throws) prompts are generated uncached. */
+  cache?: SharedPromptCache;
+  logger?: Logger;
+  /** TTL of delegation prompts. @default '15m' */
+  ttl?: Duration;
+  /** Agent subprocesses running at once. @default 2 */
+  maxAgents?: number;
+  /** Bound on one delegated task; past it the subprocess is killed. @default '60s' */
+  taskTimeout?: Duration;
+  /** Path or URL of a module whose default export is an `AgentRunner`. @default the summary runner */
+  runner?: string | URL;
+  /** Extra node flags for agent subprocesses. */
+  execArgv?: readonly string[];
+}
+
+const PRIORITIES = new Set(['low', 'medium', 'high', 'critical']);
+const configError = (message: string) => new OrchestratorError(message);
+
+/**
+ * Generates delegation prompts (cached as `delegation_prompt:<agent>:<hash>`) and hands tasks
+ * to agent subprocesses. As a service, `start()` starts the subprocesses ahead of need and
+ * `stop()` ends them.
+ */
+export class PMOrchestrator implements Service {
+  readonly #builder: AgentPromptBuilder;
+  readonly #cache: CacheAccess;
+  readonly #log: Logger;
+  readonly #ttl: Duration;
+  readonly #timeoutMs: number;
+  readonly #maxAgents: number;
+  readonly #pool: AgentPool;
+  readonly #unsubscribe: () => void;
+
+  constructor(options: PMOrchestratorOptions) {
+    const builder: unknown = options.builder;
+    if (typeof (builder as Partial<AgentPromptBuilder> | undefined)?.buildTaskToolPrompt !== 'function') throw new OrchestratorError('PMOrchestrator needs a prompt builder');
+    this.#builder = options.builder;
+    this.#log = options.logger ?? silentLogger;
+    this.#cache = new CacheAccess(options.cache, this.#log, 'orchestrator');
+    this.#ttl = options.ttl ?? '15m';
+    parseDuration(this.#ttl, 'ttl', configError);
+    this.#timeoutMs = parseDuration(options.taskTimeout ?? '60s', 'taskTimeout', configError);
+    this.#maxAgents = options.maxAgents ?? 2;
+    if (!(Number.isSafeInteger(this.#maxAgents) && this.#maxAgents > 0)) throw new OrchestratorError(`maxAgents must be a positive integer, got ${String(options.maxAgents)}`);
+    const runner = options.runner === undefined ? SUMMARY_RUNNER : options.runner instanceof URL ? options.runner : new URL(options.runner, `file://${process.cwd()}/`);
+    this.#pool = new AgentPool({ size: this.#maxAgents, runnerModule: runner, execArgv: options.execArgv ?? [], logger: this.#log });
+    // A changed profile or component makes the delegation prompts built from it stale too.
+    this.#unsubscribe = this.#builder.onChange((change) => {
+      void this.invalidateCache(change.kind === 'profile' ? change.name : undefined);
+    });
+  }
+
+  /** The delegation prompt for a task: the agent's task prompt plus the delegation brief. */
+  async generateAgentPrompt(request: DelegationRequest): Promise<BuiltPrompt> {
+    validate(request);
+    const { agentType, taskDescription, requirements, deliverables, priority } = request;
+    const key = `delegation_prompt:${agentType}:${makeCacheKey(this.#builder.sources.projectDir, { taskDescription, requirements, deliverables, priority })}`;
+    return this.#cache.getOrCompute(
+      key,
+      async () => {
+        const built = await this.#builder.buildTaskToolPrompt(agentType, {
+          task: taskDescription,
+          ...(requirements === undefined ? {} : { requirements }),
+          ...(deliverables === undefined ? {} : { deliverables }),
+          ...(priority === undefined ? {} : { priority }),
+        });
+        const suffix = `${built.suffix}\nYou were delegated this task by the PM orchestrator. Work on it alone and end with your report.\n`;
+        const text = built.prefix + suffix;
+        return { ...built, suffix, text, tokenEstimate: Math.ceil(Buffer.byteLength(text) / 4) };
+      },
+      this.#ttl,
+    );
+  }
+
+  /**
+   * Hands a task to an agent subprocess: generates its prompt, waits for a free slot, and
+   * resolves with the runner's output.
+   * @throws DelegationError when the subprocess crashes, hangs past `taskTimeout` or its runner throws
+   */
+  async delegate(request: DelegationRequest): Promise<DelegationResult> {
+    const requestedAt = epochNow();
+    const prompt = await this.generateAgentPrompt(request);
+    const run = await this.#pool.run({ agentType: request.agentType, prompt: prompt.text, taskDescription: request.taskDescription }, requestedAt, this.#timeoutMs);
+    return {
+      agentType: request.agentType,
+      output: run.result.output,
+      ...(run.result.details === undefined ? {} : { details: run.result.details }),
+      promptReadyMs: run.promptReadyMs,
+      runMs: run.runMs,
+      totalMs: epochNow() - requestedAt,
+      pid: run.pid,
+    };
+  }
+
+  /** Drops cached delegation prompts (and the builder's entries) of one agent, or of all. */
+  async invalidateCache(agentType?: string): Promise<number> {
+    if (agentType !== undefined && (typeof agentType !== 'string' || agentType === '')) throw new OrchestratorError('agentType must be a non-empty string');
+    const pattern = agentType === undefined ? 'delegation_prompt:*' : `delegation_prompt:${agentType.replace(/[*?[\]\\]/g, '\\$&')}:*`;
+    const [own, builder] = await Promise.all([this.#cache.invalidate(pattern), this.#builder.invalidateCache(agentType)]);
+    return own + builder;
+  }
+
+  /** The shared cache's metrics, or undefined when the orchestrator runs without one. */
+  getCacheMetrics(): CacheMetrics | undefined {
+    return this.#cache.cache?.getMetrics();
+  }
+
+  /** Subprocesses alive and delegations waiting for a slot. */
+  get agents(): { processes: number; queued: number; max: number } {
+    return { processes: this.#pool.processCount, queued: this.#pool.queued, max: this.#maxAgents };
+  }
+
+  async start(): Promise<void> {
+    await this.#pool.prestart();
+  }
+
+  async stop(): Promise<void> {
+    this.#unsubscribe();
+    await this.#pool.close();
+  }
+}
+
+function validate(request: DelegationRequest): void {
+  const input = request as Partial<Record<keyof DelegationRequest, unknown>> | null;
+  if (typeof input !== 'object' || input === null) throw new OrchestratorError('a delegation request must be an object');
+  if (typeof input.agentType !== 'string' || input.agentType === '') throw new OrchestratorError('agentType must be a non-empty string');
+  if (typeof input.taskDescription !== 'string' || input.taskDescription.trim() === '') throw new OrchestratorError('taskDescription must be a non-empty string');
+  if (input.priority !== undefined && !PRIORITIES.has(input.priority as string)) {
+    throw new OrchestratorError(`priority must be one of ${[...PRIORITIES].join(', ')}, got ${JSON.stringify(input.priority)}`);
+  }
+}

@@ -1,0 +1,40 @@
+/** What an agent subprocess's runner receives. */
+export interface AgentRunInput {
+  agentType: string;
+  /** The full delegation prompt (stable prefix + task suffix). */
+  prompt: string;
+  taskDescription: string;
+}
+
+/** What a runner returns; `output` is handed back to the caller of `delegate()`. */
+export interface AgentRunOutput {
+  output: string;
+  /** Anything else worth reporting (token counts, model, ...); must be serializable. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Runs one delegated task inside an agent subprocess. Plug in a real model client by writing a
+ * module whose default export is an `AgentRunner`, and pass its path as the orchestrator's
+ * `runner` option: it is imported in each subprocess.
+ */
+export interface AgentRunner {
+  run(input: AgentRunInput): AgentRunOutput | Promise<AgentRunOutput>;
+}
+
+/** Messages between the orchestrator and an agent subprocess. */
+export interface WorkerRequest {
+  type: 'run';
+  id: number;
+  requestedAt: number;
+  input: AgentRunInput;
+}
+export type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'result'; id: number; promptReadyMs: number; runMs: number; result: AgentRunOutput }
+  | { type: 'error'; id: number; message: string };
+
+/** Milliseconds since the epoch with sub-millisecond precision, comparable across processes of one host. */
+export function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
