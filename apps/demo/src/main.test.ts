@@ -13,13 +13,23 @@ async function demo(...args: string[]) {
 }
 
 describe('the demo, end to end', () => {
-  it('assembles prompts cold and warm and prints a JSON summary as its last line', async () => {
-    const { stdout } = await demo('--contexts', '4', '--requests', '60', '--json');
-    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-    expect(summary).toMatchObject({ hitRate: 1, entries: 24, evictions: 0, health: 'healthy' });
-    expect(summary.coldMs).toBeGreaterThan(summary.warmMs as number);
+  it('builds and delegates prompts cold and warm through the services and prints a JSON summary last', async () => {
+    const { stdout } = await demo('--contexts', '2', '--requests', '40', '--delegations', '2', '--json');
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      improvementPercent: number;
+      hitRate: number;
+      coldMs: number;
+      warmMs: number;
+      delegation: { coldMs: number; warmMs: number };
+      health: string;
+    };
+    expect(summary).toMatchObject({ hitRate: 1, health: 'healthy' });
+    expect(summary.coldMs).toBeGreaterThan(summary.warmMs);
     expect(summary.improvementPercent).toBeGreaterThan(0);
-    expect(stdout).toContain('task prompt build');
+    expect(summary.delegation.coldMs).toBeGreaterThan(0);
+    expect(summary.delegation.warmMs).toBeGreaterThan(0);
+    for (const row of ['profile load', 'task prompt build', 'delegation prompt', 'delegation: prompt ready in child']) expect(stdout).toContain(row);
+    expect(stdout).toMatch(/services running: shared_prompt_cache .*, prompt_builder .*, pm_orchestrator/);
   }, 60_000);
 
   it('rejects a bad argument with a clear message and exit code 1', async () => {

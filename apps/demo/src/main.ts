@@ -1,15 +1,19 @@
-import { parseArgs } from 'node:util';
+import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { makeCacheKey, registerCacheService, resolveCacheConfig, SHARED_PROMPT_CACHE, type SharedPromptCache } from '@pm/cache-core';
+import { parseArgs } from 'node:util';
+import { registerCacheService, resolveCacheConfig, SHARED_PROMPT_CACHE, type SharedPromptCache } from '@pm/cache-core';
+import { ORCHESTRATOR_SERVICE_NAME, registerOrchestrator, type DelegationRequest, type PMOrchestrator } from '@pm/orchestrator';
+import { AgentPromptBuilder, registerPromptBuilder } from '@pm/prompt-builder';
 import { ServiceManager } from '@pm/service-manager';
-import { assemblePrompt, type AssembledPrompt } from './prompt-assembly.js';
-import { AGENTS, cyclic, makeContexts, percentile, zipfSampler } from './workload.js';
+import { progress } from './progress.js';
+import { AGENTS, cyclic, makeTasks, percentile, zipfSampler } from './workload.js';
 
-const USAGE = `usage: pnpm demo [--contexts N] [--requests N] [--json]
+const USAGE = `usage: pnpm demo [--contexts N] [--requests N] [--delegations N] [--json]
 
-  --contexts N   task contexts per agent (default 50)
-  --requests N   requests in the warm phase (default 3000)
-  --json         print one JSON summary object as the last line`;
+  --contexts N     task contexts per agent (default 50)
+  --requests N     requests in the warm phase (default 3000)
+  --delegations N  tasks handed to agent subprocesses in each phase (default 30)
+  --json           print one JSON summary object as the last line`;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -25,6 +29,7 @@ function parseCli() {
     options: {
       contexts: { type: 'string' },
       requests: { type: 'string' },
+      delegations: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -36,73 +41,137 @@ function parseCli() {
   return {
     contexts: positiveInt('contexts', values.contexts, 50),
     requests: positiveInt('requests', values.requests, 3000),
+    delegations: positiveInt('delegations', values.delegations, 30),
     json: values.json,
   };
 }
 
-const ms = (ns: bigint) => Number(ns) / 1e6;
-const fmt = (value: number) => (value >= 1 ? `${value.toFixed(2)} ms` : `${(value * 1000).toFixed(1)} µs`);
+/** Milliseconds `work` takes. */
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await work();
+  return performance.now() - start;
+}
+
+interface Phase {
+  cold: number[];
+  warm: number[];
+}
+
+const fmt = (ms: number) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`);
+const improvement = ({ cold, warm }: Phase) => (1 - percentile(warm, 50) / percentile(cold, 50)) * 100;
 
 async function main(): Promise<void> {
   const options = parseCli();
-  const agentsDir = fileURLToPath(new URL('../agents', import.meta.url));
+  const projectDir = fileURLToPath(new URL('..', import.meta.url));
+
+  // The composition root: every part is a service, wired by DI, started in dependency order.
   const serviceManager = new ServiceManager();
-  registerCacheService(serviceManager, { ...resolveCacheConfig(), namespaces: { task_prompt: { ttl: '10m' } } });
+  registerCacheService(serviceManager, { ...resolveCacheConfig(), maxEntries: 5000 });
+  registerPromptBuilder(serviceManager, { projectDir, userDir: homedir(), watch: true });
+  registerOrchestrator(serviceManager, { maxAgents: 2 });
   const startup = await serviceManager.startAll();
   const cache = serviceManager.container.resolve<SharedPromptCache>(SHARED_PROMPT_CACHE);
+  const builder = serviceManager.container.resolve(AgentPromptBuilder);
+  const orchestrator = serviceManager.get<PMOrchestrator>(ORCHESTRATOR_SERVICE_NAME);
 
-  const contexts = makeContexts(options.contexts);
-  const pairs = AGENTS.flatMap((agent) => contexts.map((context) => ({ agent, context, key: `task_prompt:${agent}:${makeCacheKey(context)}` })));
-  const build = async (pair: (typeof pairs)[number]): Promise<AssembledPrompt> =>
-    cache.getOrCompute(pair.key, () => assemblePrompt(agentsDir, pair.agent, pair.context));
+  try {
+    const tasks = makeTasks(options.contexts);
+    const requests: DelegationRequest[] = AGENTS.flatMap((agentType) => tasks.map((task) => ({ agentType, ...task })));
+    const newPhase = (): Phase => ({ cold: [], warm: [] });
+    const taskPrompt = {
+      name: 'task prompt build',
+      run: (r: DelegationRequest) => builder.buildTaskToolPrompt(r.agentType, { task: r.taskDescription, requirements: r.requirements ?? [], deliverables: r.deliverables ?? [], priority: r.priority ?? 'medium' }),
+      phase: newPhase(),
+    };
+    const operations = [
+      { name: 'profile load', run: (r: DelegationRequest) => builder.loadAgentProfile(r.agentType), phase: newPhase() },
+      taskPrompt,
+      { name: 'delegation prompt', run: (r: DelegationRequest) => orchestrator.generateAgentPrompt(r), phase: newPhase() },
+    ];
 
-  // Cold: an empty cache, every prompt assembled from disk once.
-  const cold: number[] = [];
-  for (const pair of pairs) {
-    const start = process.hrtime.bigint();
-    await build(pair);
-    cold.push(ms(process.hrtime.bigint() - start));
-  }
-  // Warm: Zipf-distributed requests over the same prompts, served from the cache.
-  cache.resetMetrics();
-  const draw = zipfSampler(pairs.length);
-  const warm: number[] = [];
-  for (let i = 0; i < options.requests; i++) {
-    const pair = cyclic(pairs, draw());
-    const start = process.hrtime.bigint();
-    await build(pair);
-    warm.push(ms(process.hrtime.bigint() - start));
-  }
+    // Cold: nothing cached. Each measured call starts from an empty cache, so it reads and
+    // parses the profile, renders the components and the task from disk.
+    const coldBar = progress('cold: building from disk', requests.length);
+    for (const request of requests) {
+      for (const { run, phase } of operations) {
+        await cache.clear();
+        phase.cold.push(await timed(() => run(request)));
+      }
+      coldBar.tick();
+    }
+    coldBar.done();
 
-  const metrics = cache.getMetrics();
-  const health = await serviceManager.health();
-  await serviceManager.stopAll();
-  const coldMs = percentile(cold, 50);
-  const warmMs = percentile(warm, 50);
-  const improvementPercent = (1 - warmMs / coldMs) * 100;
+    // Warm: every prompt built once, then requests drawn with Zipf-like repetition.
+    await cache.clear();
+    for (const request of requests) await orchestrator.generateAgentPrompt(request);
+    cache.resetMetrics();
+    const draw = zipfSampler(requests.length);
+    const warmBar = progress('warm: Zipf requests', options.requests);
+    for (let i = 0; i < options.requests; i++) {
+      const request = cyclic(requests, draw());
+      for (const { run, phase } of operations) phase.warm.push(await timed(() => run(request)));
+      warmBar.tick();
+    }
+    warmBar.done();
+    const metrics = cache.getMetrics();
 
-  console.log(`\n@pm demo: ${AGENTS.length} agents × ${options.contexts} task contexts, ${options.requests} warm requests (Zipf)`);
-  console.log(`services ${startup.status}: ${Object.entries(startup.startupTimes).map(([name, t]) => `${name} started in ${fmt(t)}`).join(', ')}\n`);
-  console.table({
-    'task prompt build': {
-      'cold p50': fmt(coldMs),
-      'cold p95': fmt(percentile(cold, 95)),
-      'warm p50': fmt(warmMs),
-      'warm p95': fmt(percentile(warm, 95)),
-      improvement: `${improvementPercent.toFixed(1)}%`,
-    },
-  });
-  console.table({
-    cache: {
-      'hit rate': `${(metrics.hitRate * 100).toFixed(1)}%`,
-      entries: metrics.entryCount,
-      memory: `${metrics.sizeMb.toFixed(2)} MB of ${metrics.maxMemoryMb} MB`,
-      evictions: metrics.evictions,
-      health: health.status,
-    },
-  });
-  if (options.json) {
-    console.log(JSON.stringify({ improvementPercent, hitRate: metrics.hitRate, coldMs, warmMs, entries: metrics.entryCount, evictions: metrics.evictions, health: health.status }));
+    // Delegation: the time from delegate() to the prompt being in the agent subprocess's hands.
+    const delegation: Phase = { cold: [], warm: [] };
+    const delegated = Array.from({ length: options.delegations }, (_, i) => cyclic(requests, i * 7));
+    const delegationBar = progress('delegating to subprocesses', delegated.length * 2);
+    for (const request of delegated) {
+      await cache.clear();
+      delegation.cold.push((await orchestrator.delegate(request)).promptReadyMs);
+      delegationBar.tick();
+    }
+    // The cold loop left only its last prompt cached: build them all once, then measure warm.
+    for (const request of delegated) await orchestrator.generateAgentPrompt(request);
+    for (const request of delegated) {
+      delegation.warm.push((await orchestrator.delegate(request)).promptReadyMs);
+      delegationBar.tick();
+    }
+    delegationBar.done();
+    const health = await serviceManager.health();
+
+    const rows: Record<string, Record<string, string>> = {};
+    for (const { name, phase } of [...operations, { name: 'delegation: prompt ready in child', phase: delegation }]) {
+      rows[name] = {
+        'cold p50': fmt(percentile(phase.cold, 50)),
+        'cold p95': fmt(percentile(phase.cold, 95)),
+        'warm p50': fmt(percentile(phase.warm, 50)),
+        'warm p95': fmt(percentile(phase.warm, 95)),
+        improvement: `${improvement(phase).toFixed(1)}%`,
+      };
+    }
+    console.log(`\n@pm demo: ${AGENTS.length} agents × ${options.contexts} task contexts, ${options.requests} Zipf requests, ${options.delegations} delegations per phase`);
+    console.log(`services ${startup.status}: ${Object.entries(startup.startupTimes).map(([name, t]) => `${name} ${fmt(t)}`).join(', ')}\n`);
+    console.table(rows);
+    console.table({
+      cache: {
+        'hit rate (warm)': `${(metrics.hitRate * 100).toFixed(1)}%`,
+        entries: metrics.entryCount,
+        memory: `${metrics.sizeMb.toFixed(2)} MB of ${metrics.maxMemoryMb} MB`,
+        evictions: metrics.evictions,
+        health: health.status,
+      },
+    });
+    if (options.json) {
+      console.log(JSON.stringify({
+        improvementPercent: improvement(taskPrompt.phase),
+        hitRate: metrics.hitRate,
+        coldMs: percentile(taskPrompt.phase.cold, 50),
+        warmMs: percentile(taskPrompt.phase.warm, 50),
+        delegation: { coldMs: percentile(delegation.cold, 50), warmMs: percentile(delegation.warm, 50), improvementPercent: improvement(delegation) },
+        operations: Object.fromEntries(operations.map(({ name, phase }) => [name, { coldMs: percentile(phase.cold, 50), warmMs: percentile(phase.warm, 50) }])),
+        entries: metrics.entryCount,
+        evictions: metrics.evictions,
+        memoryMb: metrics.sizeMb,
+        health: health.status,
+      }));
+    }
+  } finally {
+    await serviceManager.stopAll();
   }
 }
 

@@ -1,4 +1,3 @@
-import type { TaskContext } from './prompt-assembly.js';
 
 export const AGENTS = ['engineer', 'qa', 'documentation', 'ops', 'security', 'research'] as const;
 
@@ -12,11 +11,20 @@ export function cyclic<T>(list: readonly T[], index: number): T {
   return item;
 }
 
-/** `count` distinct task contexts, the same ones on every run. */
-export function makeContexts(count: number): TaskContext[] {
+/** A task as the orchestrator receives it. */
+export interface DemoTask {
+  taskDescription: string;
+  requirements: string[];
+  deliverables: string[];
+  priority: 'low' | 'medium' | 'high';
+}
+
+/** `count` distinct tasks, the same ones on every run. */
+export function makeTasks(count: number): DemoTask[] {
   return Array.from({ length: count }, (_, i) => ({
-    task: `${cyclic(VERBS, i)} ${cyclic(SUBJECTS, i)} (#${i})`,
+    taskDescription: `${cyclic(VERBS, i)} ${cyclic(SUBJECTS, i)} (#${i})`,
     requirements: [`keep the public API of module ${i % 7}`, `cover case ${i} with a test`, 'measure before and after'],
+    deliverables: ['a short report', i % 2 === 0 ? 'a patch' : 'a checklist'],
     priority: cyclic(['low', 'medium', 'high'] as const, i),
   }));
 }

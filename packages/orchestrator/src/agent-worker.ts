@@ -3,7 +3,7 @@
  * requests over IPC, one at a time, and answers with the runner's result and how long after the
  * orchestrator's request the prompt was in hand here.
  */
-import { epochNow, type AgentRunner, type WorkerReply, type WorkerRequest } from './runner.js';
+import { sharedClockMs, type AgentRunner, type WorkerReply, type WorkerRequest } from './runner.js';
 
 const send = (reply: WorkerReply): void => {
   process.send?.(reply);
@@ -22,7 +22,7 @@ if (typeof runner?.run !== 'function') {
 }
 
 process.on('message', (request: WorkerRequest) => {
-  const promptReadyMs = epochNow() - request.requestedAt;
+  const promptReadyMs = sharedClockMs() - request.requestedAt;
   const started = performance.now();
   Promise.resolve()
     .then(() => runner.run(request.input))

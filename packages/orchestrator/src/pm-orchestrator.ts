@@ -3,7 +3,7 @@ import { CacheAccess, type AgentPromptBuilder, type BuiltPrompt } from '@pm/prom
 import { parseDuration, silentLogger, type Duration, type Logger, type Service } from '@pm/service-manager/contract';
 import { AgentPool, SUMMARY_RUNNER } from './agent-pool.js';
 import { OrchestratorError } from './errors.js';
-import { epochNow } from './runner.js';
+import { sharedClockMs } from './runner.js';
 
 /** A task to hand to an agent. */
 export interface DelegationRequest {
@@ -108,7 +108,7 @@ export class PMOrchestrator implements Service {
    * @throws DelegationError when the subprocess crashes, hangs past `taskTimeout` or its runner throws
    */
   async delegate(request: DelegationRequest): Promise<DelegationResult> {
-    const requestedAt = epochNow();
+    const requestedAt = sharedClockMs();
     const prompt = await this.generateAgentPrompt(request);
     const run = await this.#pool.run({ agentType: request.agentType, prompt: prompt.text, taskDescription: request.taskDescription }, requestedAt, this.#timeoutMs);
     return {
@@ -117,7 +117,7 @@ export class PMOrchestrator implements Service {
       ...(run.result.details === undefined ? {} : { details: run.result.details }),
       promptReadyMs: run.promptReadyMs,
       runMs: run.runMs,
-      totalMs: epochNow() - requestedAt,
+      totalMs: sharedClockMs() - requestedAt,
       pid: run.pid,
     };
   }

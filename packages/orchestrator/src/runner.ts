@@ -34,7 +34,11 @@ export type WorkerReply =
   | { type: 'result'; id: number; promptReadyMs: number; runMs: number; result: AgentRunOutput }
   | { type: 'error'; id: number; message: string };
 
-/** Milliseconds since the epoch with sub-millisecond precision, comparable across processes of one host. */
-export function epochNow(): number {
-  return performance.timeOrigin + performance.now();
+/**
+ * A timestamp in milliseconds that processes of one host can compare: `process.hrtime` reads the
+ * system's monotonic clock. (`performance.timeOrigin` is fixed per process from the wall clock
+ * and can disagree between two processes by about a millisecond, as much as what is measured.)
+ */
+export function sharedClockMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }

@@ -23,7 +23,8 @@ describe('parseProfile', () => {
 
   it.each([
     ['# no front matter', undefined, /has no YAML front matter/],
-    ['---\nname: qa\ndescription: [unclosed\n---\nbody', undefined, /invalid YAML front matter \(line \d+\)/],
+    ['---\nname: qa\ndescription: [unclosed\n---\nbody', undefined, /invalid YAML front matter \(line \d+, column \d+\)/],
+    ['---\nname: qa\ndescription: Builds: things\n---\nbody', undefined, /invalid YAML front matter \(line 3, column 14\): Nested mappings are not allowed in compact mappings$/],
     ['---\n- a list\n---\nbody', undefined, /must be a YAML mapping/],
     ['---\ndescription: d\n---\nbody', 'name', /field "name" is required/],
     ['---\nname: qa\n---\nbody', 'description', /field "description" is required/],

@@ -37,8 +37,10 @@ export function parseProfile(text: string, source: AgentProfile['source'], expec
   try {
     data = parseYaml(match[1] ?? '', { prettyErrors: true });
   } catch (error) {
-    const where = error instanceof YAMLParseError ? ` (line ${(error.linePos?.[0].line ?? 0) + 1})` : '';
-    throw new ProfileError(file, undefined, `has invalid YAML front matter${where}: ${(error as Error).message.split('\n')[0] ?? ''}`, { cause: error });
+    // yaml counts lines from the start of the front matter; the file has the opening "---" above it.
+    const position = error instanceof YAMLParseError && error.linePos !== undefined ? ` (line ${error.linePos[0].line + 1}, column ${error.linePos[0].col})` : '';
+    const reason = ((error as Error).message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+    throw new ProfileError(file, undefined, `has invalid YAML front matter${position}: ${reason}`, { cause: error });
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ProfileError(file, undefined, 'front matter must be a YAML mapping');
   const fields = data as Record<string, unknown>;
