@@ -4,9 +4,10 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { formatNs, table } from './harness.js';
 import { hitPathSuites, invalidationSuite, setSuite, type Suite } from './throughput.js';
+import { watchLatency } from './watch-latency.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
-const SECTIONS = ['hit', 'set', 'invalidate', 'memory'] as const;
+const SECTIONS = ['hit', 'set', 'invalidate', 'memory', 'watch'] as const;
 const requested = process.argv.slice(2).filter((arg) => arg !== '--');
 const unknown = requested.filter((arg) => !(SECTIONS as readonly string[]).includes(arg));
 if (unknown.length > 0) {
@@ -69,4 +70,12 @@ if (selected('memory')) {
     return [w, mb(r.growthBytes), `${(r.growthBytes / r.budgetBytes).toFixed(2)}×`, mb(r.accountedBytes), String(r.entries), String(r.evictions)];
   });
   console.log(table(['workload', 'heap + external growth', 'growth / budget', 'accounted', 'entries', 'evictions'], rows));
+}
+
+if (selected('watch')) {
+  const edits = 100;
+  const latency = await watchLatency(edits);
+  console.log(`\n### watch(): profile edit to fresh profile\n`);
+  console.log(`${edits} edits of a cached profile with watch() on; time until loadAgentProfile returns the new version.\n`);
+  console.log(table(['p50', 'p95', 'max'], [[`${latency.p50.toFixed(2)} ms`, `${latency.p95.toFixed(2)} ms`, `${latency.max.toFixed(2)} ms`]]));
 }
