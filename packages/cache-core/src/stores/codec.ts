@@ -1,0 +1,63 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { addExtension, Packr } from 'msgpackr';
+import { CacheStoreError } from '../errors.js';
+import type { StoredEntry } from './cache-store.js';
+
+/** Bumped when the layout changes; readers refuse versions they do not know. */
+export const FORMAT_VERSION = 1;
+const FLAG_DEFLATE = 0b1;
+
+/**
+ * msgpack encodes Maps and plain objects alike, so Maps travel inside this class, registered as
+ * an extension type, and come back as Maps.
+ */
+class WireMap {
+  constructor(readonly entries: [unknown, unknown][]) {}
+}
+addExtension({ Class: WireMap, type: 0x50, write: (map: WireMap) => map.entries, read: (entries: [unknown, unknown][]) => new Map(entries) });
+
+const packr = new Packr({ moreTypes: true, useRecords: false, int64AsType: 'bigint', largeBigIntToString: false, useBigIntExtension: true });
+
+/** Replaces Maps (at any depth) with WireMaps; everything else msgpackr carries as it is. */
+function toWire(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || value instanceof Date) return value;
+  if (value instanceof Map) return new WireMap([...value].map(([k, v]) => [toWire(k), toWire(v)]));
+  if (Array.isArray(value)) return value.map(toWire);
+  if (value instanceof Set) return new Set([...value].map(toWire));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = toWire(v);
+  return out;
+}
+
+export interface CodecOptions {
+  /** Payloads at least this big are compressed when that saves 10% or more. @default 1024 */
+  compressAbove?: number;
+}
+
+/**
+ * `[version][flags][msgpack payload, deflated when it pays]`. Deflate at level 1: on prompt text
+ * it shrinks 2 KB+ payloads by 2-4x for a few µs (see BENCHMARKS.md, codec).
+ */
+export function encodeEntry(entry: StoredEntry, options: CodecOptions = {}): Buffer {
+  let payload = packr.pack({ v: toWire(entry.value), e: entry.expiresAt, m: entry.metadata, p: entry.prompt === true ? 1 : 0 });
+  let flags = 0;
+  if (payload.length >= (options.compressAbove ?? 1024)) {
+    const deflated = deflateRawSync(payload, { level: 1 });
+    if (deflated.length <= payload.length * 0.9) {
+      payload = deflated;
+      flags |= FLAG_DEFLATE;
+    }
+  }
+  return Buffer.concat([Buffer.from([FORMAT_VERSION, flags]), payload]);
+}
+
+/** The inverse of {@link encodeEntry}; a record it cannot read throws {@link CacheStoreError}. */
+export function decodeEntry(record: Buffer): StoredEntry {
+  if (record.length < 3) throw new CacheStoreError('record too short');
+  if (record[0] !== FORMAT_VERSION) throw new CacheStoreError(`record format version ${String(record[0])} is not supported (this build reads ${FORMAT_VERSION})`);
+  let payload = record.subarray(2);
+  if (((record[1] ?? 0) & FLAG_DEFLATE) !== 0) payload = inflateRawSync(payload);
+  const raw = packr.unpack(payload) as { v: unknown; e: number; m?: Record<string, unknown>; p?: number };
+  if (typeof raw !== 'object' || typeof raw.e !== 'number') throw new CacheStoreError('record payload is not an entry');
+  return { value: raw.v, expiresAt: raw.e, ...(raw.m === undefined ? {} : { metadata: raw.m }), ...(raw.p === 1 ? { prompt: true } : {}) };
+}
