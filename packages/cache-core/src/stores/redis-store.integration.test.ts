@@ -1,0 +1,144 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CacheStoreError } from '../errors.js';
+import { FORMAT_VERSION } from './codec.js';
+import { RedisProcess, clusterNodesFromEnv, redisTestsEnabled, startCluster } from './redis-test-server.js';
+import { RedisStore } from './redis-store.js';
+import { describeStoreConformance } from './store-conformance.js';
+
+const enabled = await redisTestsEnabled('RedisStore integration');
+const run = promisify(execFile);
+let server: RedisProcess | undefined;
+let url = process.env.PM_REDIS_URL ?? '';
+let cluster: { nodes: { host: string; port: number }[]; stop: () => Promise<void> } | undefined;
+let prefixes = 0;
+const uniquePrefix = () => `pm-test-${process.pid}-${++prefixes}:`;
+
+beforeAll(async () => {
+  if (!enabled) return;
+  if (url === '') {
+    server = await RedisProcess.start();
+    url = server.url;
+  }
+  const fromEnv = clusterNodesFromEnv();
+  cluster = fromEnv === undefined ? await startCluster() : { nodes: fromEnv, stop: async () => undefined };
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+  await cluster?.stop();
+});
+
+describe.runIf(enabled)('RedisStore (standalone)', () => {
+  describeStoreConformance('RedisStore standalone', async () => {
+    const store = new RedisStore({ url, keyPrefix: uniquePrefix() });
+    await store.connect();
+    return store;
+  });
+});
+
+describe.runIf(enabled)('RedisStore (Cluster, 3 masters)', () => {
+  describeStoreConformance('RedisStore cluster', async () => {
+    const store = new RedisStore({ clusterNodes: cluster!.nodes, keyPrefix: uniquePrefix() });
+    await store.connect();
+    return store;
+  });
+
+  it('spreads keys over every master and still invalidates and reads them all', async () => {
+    const store = new RedisStore({ clusterNodes: cluster!.nodes, keyPrefix: uniquePrefix() });
+    await store.connect();
+    try {
+      const keys = Array.from({ length: 300 }, (_, i) => `task_prompt:agent-${i % 6}:${i}`);
+      for (const key of keys) await store.set(key, { value: key, expiresAt: Infinity });
+      const perNode = await Promise.all(cluster!.nodes.map(async ({ port }) => Number((await run('redis-cli', ['-p', String(port), 'dbsize'])).stdout.trim())));
+      expect(perNode.every((n) => n > 0)).toBe(true);
+      expect((await store.mget(keys)).map((e) => e?.value)).toEqual(keys);
+      expect(await store.invalidate('task_prompt:agent-1:*')).toBe(50);
+      expect(await store.invalidate('task_prompt:*')).toBe(250);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe.runIf(enabled)('RedisStore on the wire', () => {
+  let store: RedisStore;
+  let raw: Redis;
+  beforeAll(async () => {
+    store = new RedisStore({ url, keyPrefix: uniquePrefix() });
+    await store.connect();
+    raw = new Redis(url);
+  });
+  afterAll(async () => {
+    await store.clear();
+    await store.close();
+    raw.disconnect();
+  });
+
+  it('lets Redis keep the TTL', async () => {
+    await store.set('ttl:a', { value: 1, expiresAt: Date.now() + 30_000 });
+    await store.set('ttl:forever', { value: 1, expiresAt: Infinity });
+    const pttl = await raw.pttl(`${store.keyPrefix}ttl:a`);
+    expect(pttl).toBeGreaterThan(29_000);
+    expect(pttl).toBeLessThanOrEqual(30_000);
+    expect(await raw.pttl(`${store.keyPrefix}ttl:forever`)).toBe(-1);
+  });
+
+  it('writes a versioned binary record, compressed only where it pays', async () => {
+    const prompt = 'You are the engineer agent. Keep changes small. '.repeat(100);
+    await store.set('big', { value: prompt, expiresAt: Infinity });
+    await store.set('small', { value: 'hi', expiresAt: Infinity });
+    const big = (await raw.getBuffer(`${store.keyPrefix}big`))!;
+    const small = (await raw.getBuffer(`${store.keyPrefix}small`))!;
+    expect(big[0]).toBe(FORMAT_VERSION);
+    expect(big[1]).toBe(1); // deflated
+    expect(big.length).toBeLessThan(prompt.length / 5);
+    expect(small[1]).toBe(0); // too small to pay
+  });
+
+  it('refuses a record of an unknown format version with CacheStoreError', async () => {
+    await raw.set(`${store.keyPrefix}future`, Buffer.from([99, 0, 1, 2, 3]));
+    await expect(store.get('future')).rejects.toBeInstanceOf(CacheStoreError);
+  });
+
+  it('invalidates with SCAN, never KEYS', async () => {
+    await raw.config('RESETSTAT');
+    for (let i = 0; i < 50; i++) await store.set(`scan:${i}`, { value: i, expiresAt: Infinity });
+    expect(await store.invalidate('scan:*')).toBe(50);
+    const stats = await raw.info('commandstats');
+    expect(stats).toMatch(/cmdstat_scan:/);
+    expect(stats).toMatch(/cmdstat_unlink:/);
+    expect(stats).not.toMatch(/cmdstat_keys:/);
+  });
+
+  it('reads many keys with one MGET', async () => {
+    const keys = Array.from({ length: 100 }, (_, i) => `mget:${i}`);
+    for (const key of keys) await store.set(key, { value: key, expiresAt: Infinity });
+    await raw.config('RESETSTAT');
+    expect((await store.mget(keys)).map((e) => e?.value)).toEqual(keys);
+    expect(await raw.info('commandstats')).toMatch(/cmdstat_mget:calls=1,/);
+  });
+
+  it('rejects values larger than maxRecordBytes', async () => {
+    const tight = new RedisStore({ url, keyPrefix: uniquePrefix(), maxRecordBytes: 1024, compressAbove: Infinity });
+    await tight.connect();
+    await expect(tight.set('huge', { value: 'x'.repeat(5000), expiresAt: Infinity })).rejects.toThrow(/more than maxRecordBytes/);
+    await tight.close();
+  });
+
+  it('takes a lock once, and only its holder releases it', async () => {
+    const release = await store.lock('job', 5000);
+    expect(release).toBeDefined();
+    expect(await store.lock('job', 5000)).toBeUndefined();
+    await release!();
+    const again = await store.lock('job', 50);
+    expect(again).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 80)); // expired: another process may take it
+    const other = await store.lock('job', 5000);
+    await again!(); // the old holder's release must not free the new holder's lock
+    expect(await store.lock('job', 5000)).toBeUndefined();
+    await other!();
+  });
+});
