@@ -97,13 +97,13 @@ export class RedisStore implements CacheStore {
   async mget(keys: readonly string[]): Promise<(StoredEntry | undefined)[]> {
     if (keys.length === 0) return [];
     const results = new Array<StoredEntry | undefined>(keys.length);
-    const groups = this.#bySlot(keys.map((_, i) => i), (i) => this.keyPrefix + (keys[i] as string));
+    const items = keys.map((key, index) => ({ key, index }));
     await Promise.all(
-      [...groups.values()].map(async (indexes) => {
-        const records = await this.#client.mgetBuffer(...indexes.map((i) => this.keyPrefix + (keys[i] as string)));
-        indexes.forEach((index, j) => {
+      [...this.#bySlot(items, (item) => this.keyPrefix + item.key).values()].map(async (group) => {
+        const records = await this.#client.mgetBuffer(...group.map((item) => this.keyPrefix + item.key));
+        group.forEach(({ key, index }, j) => {
           const record = records[j];
-          results[index] = record === null || record === undefined ? undefined : this.#decode(record, keys[index] as string);
+          results[index] = record === null || record === undefined ? undefined : this.#decode(record, key);
         });
       }),
     );

@@ -101,8 +101,9 @@ export async function startCluster(): Promise<{ nodes: { host: string; port: num
   const servers = await Promise.all([0, 1, 2].map(() => RedisProcess.start(['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'])));
   await run('redis-cli', ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '0', '--cluster-yes']);
   const deadline = Date.now() + 20_000;
+  const [first] = servers as [RedisProcess, ...RedisProcess[]];
   for (;;) {
-    const { stdout } = await run('redis-cli', ['-p', String(servers[0]!.port), 'cluster', 'info']);
+    const { stdout } = await run('redis-cli', ['-p', String(first.port), 'cluster', 'info']);
     if (stdout.includes('cluster_state:ok')) break;
     if (Date.now() > deadline) throw new Error('the test cluster did not reach cluster_state:ok');
     await new Promise((resolve) => setTimeout(resolve, 100));

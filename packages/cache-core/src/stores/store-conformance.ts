@@ -56,7 +56,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       await store.set('p:1', { value: 'text', expiresAt, metadata: { agent: 'qa', n: 1 }, prompt: true });
       const entry = await store.get('p:1');
       expect(entry).toMatchObject({ value: 'text', metadata: { agent: 'qa', n: 1 }, prompt: true });
-      expect(Math.abs(entry!.expiresAt - expiresAt)).toBeLessThan(5);
+      expect(Math.abs((entry?.expiresAt ?? 0) - expiresAt)).toBeLessThan(5);
     });
 
     it('never returns an expired entry', async () => {
