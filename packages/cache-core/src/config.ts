@@ -2,6 +2,7 @@ import { stableStringify } from './cache-key.js';
 import { parseDuration, type Duration } from './duration.js';
 import { CacheConfigError } from './errors.js';
 import { silentLogger, type Logger } from '@pm/service-manager/contract';
+import type { CacheStore, InvalidationBus } from './stores/cache-store.js';
 
 /** Options of {@link SharedPromptCache}. */
 export interface SharedPromptCacheOptions {
@@ -19,6 +20,18 @@ export interface SharedPromptCacheOptions {
   namespaces?: Record<string, { ttl?: Duration }>;
   /** pino-compatible logger. @default silent */
   logger?: Logger;
+  /** A shared or persistent tier below L1: `FileStore`, `RedisStore`, or your own `CacheStore`. */
+  l2?: CacheStore;
+  /** Cross-process invalidation, such as `RedisInvalidationBus`. */
+  bus?: InvalidationBus;
+  /** Bound on one L2 or bus operation; past it the cache serves from L1. @default '1s' */
+  tierTimeout?: Duration;
+  /**
+   * Distributed single-flight for `getOrCompute`: processes missing the same key take a lock in
+   * L2 (it must support `lock`) held at most this long, so one computes and the others wait for
+   * its value. @default off
+   */
+  distributedLock?: Duration;
 }
 
 /** Options after validation, in the units the cache works in. */
@@ -31,12 +44,25 @@ export interface ResolvedCacheOptions {
   readonly enableMetrics: boolean;
   readonly namespaceTtlMs: ReadonlyMap<string, number>;
   readonly logger: Logger;
+  readonly l2: CacheStore | undefined;
+  readonly bus: InvalidationBus | undefined;
+  readonly tierTimeoutMs: number;
+  readonly distributedLockMs: number | undefined;
   /** Identifies the configuration, to tell whether two option objects mean the same cache. */
   readonly fingerprint: string;
 }
 
 const MIB = 1024 * 1024;
-const KNOWN_OPTIONS = new Set(['maxEntries', 'maxMemoryMb', 'defaultTtl', 'cleanupInterval', 'enableMetrics', 'namespaces', 'logger']);
+const KNOWN_OPTIONS = new Set(['maxEntries', 'maxMemoryMb', 'defaultTtl', 'cleanupInterval', 'enableMetrics', 'namespaces', 'logger', 'l2', 'bus', 'tierTimeout', 'distributedLock']);
+const STORE_METHODS = ['get', 'set', 'delete', 'invalidate', 'clear', 'health'] as const;
+const BUS_METHODS = ['connect', 'close', 'publish', 'subscribe'] as const;
+
+function assertShape(value: unknown, methods: readonly string[], option: string): void {
+  const missing = methods.filter((m) => typeof (value as Record<string, unknown> | null)?.[m] !== 'function');
+  if (typeof value !== 'object' || value === null || missing.length > 0) {
+    throw new CacheConfigError(`${option} must implement ${methods.join(', ')}${missing.length > 0 && typeof value === 'object' && value !== null ? ` (missing ${missing.join(', ')})` : ''}`);
+  }
+}
 
 /** Validates options and fills in defaults; every problem is a {@link CacheConfigError}. */
 export function resolveOptions(options: SharedPromptCacheOptions = {}): ResolvedCacheOptions {
@@ -70,6 +96,11 @@ export function resolveOptions(options: SharedPromptCacheOptions = {}): Resolved
     if (settings.ttl !== undefined) namespaceTtlMs.set(name, parseDuration(settings.ttl, `namespaces.${name}.ttl`));
   }
   const logger = options.logger ?? silentLogger;
+  if (options.l2 !== undefined) assertShape(options.l2, STORE_METHODS, 'l2');
+  if (options.bus !== undefined) assertShape(options.bus, BUS_METHODS, 'bus');
+  const tierTimeoutMs = parseDuration(options.tierTimeout ?? '1s', 'tierTimeout');
+  const distributedLockMs = options.distributedLock === undefined ? undefined : parseDuration(options.distributedLock, 'distributedLock');
+  if (distributedLockMs !== undefined && options.l2?.lock === undefined) throw new CacheConfigError('distributedLock needs an l2 store that supports lock() (RedisStore)');
   const resolved = {
     maxEntries,
     maxMemoryMb,
@@ -78,10 +109,12 @@ export function resolveOptions(options: SharedPromptCacheOptions = {}): Resolved
     cleanupIntervalMs,
     enableMetrics,
     namespaceTtlMs,
+    tierTimeoutMs,
+    distributedLockMs,
   };
-  // The logger is left out: handing a different logger does not make a different cache.
-  const fingerprint = stableStringify({ ...resolved, namespaceTtlMs: Object.fromEntries(namespaceTtlMs) });
-  return { ...resolved, logger, fingerprint };
+  // The logger is left out (a different logger does not make a different cache); tiers count by kind.
+  const fingerprint = stableStringify({ ...resolved, namespaceTtlMs: Object.fromEntries(namespaceTtlMs), l2: options.l2?.name, bus: options.bus?.name });
+  return { ...resolved, logger, l2: options.l2, bus: options.bus, fingerprint };
 }
 
 /** Named configurations; `default` is what `new SharedPromptCache()` uses. */

@@ -1,5 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { CoarseClock } from './coarse-clock.js';
+import { randomBytes } from 'node:crypto';
+import { InFlight, stillFresh, type Ticket } from './in-flight.js';
 import { resolveOptions, type ResolvedCacheOptions, type SharedPromptCacheOptions } from './config.js';
 import { parseDuration, type Duration } from './duration.js';
 import { CacheConfigError, CacheEntryTooLargeError, CacheError, CacheKeyError, CacheSerializationError } from './errors.js';
@@ -9,6 +11,8 @@ import { NamespacedCache } from './namespaced-cache.js';
 import { NamespaceRegistry, type NamespaceStats } from './namespace-stats.js';
 import { compilePattern, type KeyPattern } from './pattern.js';
 import { ENTRY_OVERHEAD_BYTES, measureValue, utf8Bytes } from './size.js';
+import type { InvalidationMessage, StoredEntry } from './stores/cache-store.js';
+import { BusTier, StoreTier } from './tiers.js';
 import type {
   CacheInfo,
   CacheMetrics,
@@ -25,8 +29,14 @@ import type {
   WarmOptions,
 } from './types.js';
 
-interface Entry {
+/** What a read yields: the value and what `getPrompt` needs. */
+interface ReadEntry {
   readonly value: unknown;
+  readonly metadata: Record<string, unknown> | undefined;
+  readonly isPrompt: boolean;
+}
+
+interface Entry extends ReadEntry {
   /** Accounted bytes: value, metadata, key and bookkeeping. */
   readonly size: number;
   readonly createdAt: number;
@@ -34,9 +44,7 @@ interface Entry {
   readonly expiresAt: number;
   /** Until when an expired entry is kept for stale-if-error (`grace`); equals expiresAt without grace. */
   readonly staleUntil: number;
-  readonly metadata: Record<string, unknown> | undefined;
   readonly stats: NamespaceStats;
-  readonly isPrompt: boolean;
   accessCount: number;
 }
 
@@ -48,8 +56,8 @@ interface PreparedWrite {
 
 interface Flight {
   promise: Promise<unknown>;
-  /** Set when the key is deleted or invalidated mid-compute: the result must not be cached. */
-  superseded: boolean;
+  /** Goes stale when the key is deleted or invalidated mid-compute: the result is then not cached. */
+  ticket: Ticket;
 }
 
 interface Subscription {
@@ -85,6 +93,16 @@ const PRESSURE_KEEP_RATIO: Record<MemoryPressureSeverity, number> = { warning: 0
 const PRESSURE_PERCENT = 80;
 const DEGRADED_PERCENT = 90;
 const DEFAULT_WARM_CONCURRENCY = 8;
+/** How often a process waiting on another's distributed lock looks for the value in L2. */
+const LOCK_POLL_MS = 20;
+
+const toStored = (entry: Entry, version: string): StoredEntry => ({
+  value: entry.value,
+  expiresAt: entry.expiresAt,
+  version,
+  ...(entry.metadata === undefined ? {} : { metadata: entry.metadata }),
+  ...(entry.isPrompt ? { prompt: true } : {}),
+});
 
 const rate = (part: number, whole: number): number => (whole === 0 ? 0 : part / whole);
 
@@ -112,6 +130,10 @@ export class SharedPromptCache {
   #counters = zeroCounters();
   #cleanupTimer: NodeJS.Timeout | undefined;
   #started = false;
+  readonly #l2: StoreTier | undefined;
+  readonly #bus: BusTier | undefined;
+  /** Computations and L2 reads under way, which removals mark stale. */
+  readonly #inFlight = new InFlight();
 
   constructor(options: SharedPromptCacheOptions = {}) {
     this.#options = resolveOptions(options);
@@ -134,6 +156,10 @@ export class SharedPromptCache {
         }
       },
     });
+    const { l2, bus, tierTimeoutMs } = this.#options;
+    this.#l2 = l2 === undefined ? undefined : new StoreTier(l2, tierTimeoutMs, this.#log);
+    this.#bus = bus === undefined ? undefined : new BusTier(bus, tierTimeoutMs, this.#log);
+    bus?.subscribe({ onMessage: (message) => { this.#onRemote(message); }, onReconnect: () => { this.#resync(); } });
   }
 
   /**
@@ -168,27 +194,29 @@ export class SharedPromptCache {
     return { maxEntries, maxMemoryMb, maxBytes, defaultTtlMs, cleanupIntervalMs };
   }
 
-  /** Starts the periodic purge of expired entries. Idempotent; works again after `stop()`. */
-  start(): Promise<void> {
-    if (!this.#started) {
-      this.#started = true;
-      this.#cleanupTimer = setInterval(() => this.purgeExpired(), this.#options.cleanupIntervalMs);
-      // The cache must never be what keeps a process alive.
-      this.#cleanupTimer.unref();
-      this.#log.debug({ cleanupIntervalMs: this.#options.cleanupIntervalMs }, 'cache started');
-    }
-    return Promise.resolve();
+  /**
+   * Starts the periodic purge of expired entries and connects L2 and the bus. Idempotent; works
+   * again after `stop()`. An unreachable L2 or bus does not fail it: the cache runs `degraded`
+   * on L1 and picks them up when they answer.
+   */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    this.#cleanupTimer = setInterval(() => this.purgeExpired(), this.#options.cleanupIntervalMs);
+    // The cache must never be what keeps a process alive.
+    this.#cleanupTimer.unref();
+    await Promise.all([this.#l2?.connect(), this.#bus?.connect()]);
+    this.#log.debug({ cleanupIntervalMs: this.#options.cleanupIntervalMs }, 'cache started');
   }
 
-  /** Stops the periodic purge. Entries stay readable. Idempotent. */
-  stop(): Promise<void> {
-    if (this.#started) {
-      this.#started = false;
-      clearInterval(this.#cleanupTimer);
-      this.#cleanupTimer = undefined;
-      this.#log.debug({}, 'cache stopped');
-    }
-    return Promise.resolve();
+  /** Stops the periodic purge and closes L2 and the bus. Entries stay readable. Idempotent. */
+  async stop(): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    clearInterval(this.#cleanupTimer);
+    this.#cleanupTimer = undefined;
+    await Promise.all([this.#l2?.close(), this.#bus?.close()]);
+    this.#log.debug({}, 'cache stopped');
   }
 
   // ---------------------------------------------------------------- reads
@@ -199,41 +227,65 @@ export class SharedPromptCache {
     return this.#read(key)?.value as T | undefined;
   }
 
-  /** The value under `key`, or undefined. */
+  /** The value under `key`, or undefined: L1, then L2 (which backfills L1 with the remaining TTL). */
   async get<T = unknown>(key: string): Promise<T | undefined> {
-    return this.getSync<T>(key);
+    if (this.#l2 === undefined) return this.getSync<T>(key);
+    assertKey(key);
+    return (await this.#readThrough(key))?.value as T | undefined;
   }
 
-  /** Whether a live entry exists. Counts neither a hit nor a miss and leaves recency alone. */
+  /** Whether a live entry exists (in L1 or L2). Counts neither a hit nor a miss and leaves recency alone. */
   async has(key: string): Promise<boolean> {
     assertKey(key);
     const entry = this.#lru.peek(key);
-    return entry !== undefined && entry.expiresAt > Date.now();
+    if (entry !== undefined && entry.expiresAt > Date.now()) return true;
+    return this.#l2 !== undefined && (await this.#l2.run('has', (store) => store.get(key), undefined)) !== undefined;
   }
 
-  /** Values for `keys`, in order; undefined where missing. Each key counts a hit or a miss. */
+  /** Values for `keys`, in order; undefined where missing. L1 misses are read from L2 in one call. */
   async mget<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
     const input: unknown = keys;
     if (!Array.isArray(input)) throw new CacheKeyError('mget() takes an array of keys');
     keys.forEach(assertKey);
-    return keys.map((key) => this.getSync<T>(key));
+    if (this.#l2 === undefined) return keys.map((key) => this.getSync<T>(key));
+    const values = keys.map((key) => this.#read(key, false)?.value as T | undefined);
+    const missing = keys.filter((_, i) => values[i] === undefined);
+    if (missing.length === 0) return values;
+    const tickets = missing.map((key) => this.#inFlight.begin(key));
+    try {
+      const stored = await this.#l2.mget(missing);
+      let next = 0;
+      return keys.map((key, i) => {
+        const value = values[i];
+        if (value !== undefined) return value;
+        const ticket = tickets[next];
+        const found = stored[next++];
+        if (found === undefined || ticket === undefined) {
+          this.#countMiss(key);
+          return undefined;
+        }
+        return this.#backfill(key, found, ticket).value as T;
+      });
+    } finally {
+      for (const ticket of tickets) this.#inFlight.end(ticket);
+    }
   }
 
   /** A prompt stored by `setPrompt`, with its metadata. */
   async getPrompt(key: string): Promise<{ prompt: string; metadata: Record<string, unknown> } | undefined> {
-    const prompt = this.getSync(key);
-    if (prompt === undefined) return undefined;
-    const entry = this.#lru.peek(key);
-    if (entry?.isPrompt !== true || typeof prompt !== 'string') {
+    assertKey(key);
+    const entry = this.#l2 === undefined ? this.#read(key) : await this.#readThrough(key);
+    if (entry === undefined) return undefined;
+    if (!entry.isPrompt || typeof entry.value !== 'string') {
       throw new CacheError(`key "${key}" holds a value that was not stored with setPrompt()`);
     }
-    return { prompt, metadata: { ...entry.metadata } };
+    return { prompt: entry.value, metadata: { ...entry.metadata } };
   }
 
   // ---------------------------------------------------------------- writes
 
   /**
-   * Stores `value` under `key`. Synchronous: L1 only.
+   * Stores `value` under `key`. Synchronous: L1 only (other processes are not told; use `set`).
    * @throws CacheSerializationError for undefined, functions, symbols, promises, circular values
    * @throws CacheEntryTooLargeError when the entry alone exceeds the byte budget
    * @throws CacheConfigError for an invalid `ttl`
@@ -242,16 +294,23 @@ export class SharedPromptCache {
     this.#commit(this.#prepare(key, value, options?.ttl, options?.metadata, 0, false));
   }
 
-  /** Stores `value` under `key`; see {@link setSync} for the errors. */
+  /**
+   * Stores `value` under `key` in L1 and L2, then tells other processes to drop their copy.
+   * See {@link setSync} for the errors; a failing L2 or bus never fails the write.
+   */
   async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
-    this.setSync(key, value, options);
+    const write = this.#prepare(key, value, options?.ttl, options?.metadata, 0, false);
+    this.#commit(write);
+    await this.#share([write]);
   }
 
   /** Stores a prompt string with metadata, read back by `getPrompt`. */
   async setPrompt(key: string, prompt: string, options?: SetOptions): Promise<void> {
     assertKey(key);
     if (typeof prompt !== 'string') throw new CacheSerializationError(key, `a prompt must be a string, got ${typeof prompt}`);
-    this.#commit(this.#prepare(key, prompt, options?.ttl, options?.metadata, 0, true));
+    const write = this.#prepare(key, prompt, options?.ttl, options?.metadata, 0, true);
+    this.#commit(write);
+    await this.#share([write]);
   }
 
   /** Stores every entry, or none: all entries are validated before the first is written. */
@@ -260,27 +319,41 @@ export class SharedPromptCache {
     if (!Array.isArray(input)) throw new CacheKeyError('mset() takes an array of { key, value, ttl? }');
     const prepared = entries.map(({ key, value, ttl }) => this.#prepare(key, value, ttl, undefined, 0, false));
     for (const write of prepared) this.#commit(write);
+    await this.#share(prepared);
   }
 
-  /** Removes `key`. Resolves true when a live entry was removed. */
+  /** Removes `key` from L1 and L2 and tells other processes. Resolves true when a live entry was removed. */
   async delete(key: string): Promise<boolean> {
     assertKey(key);
-    this.#supersedeFlight(key);
+    this.#inFlight.staleKey(key);
     const entry = this.#lru.peek(key);
-    if (entry === undefined) return false;
-    this.#lru.delete(key);
-    if (entry.expiresAt <= Date.now()) {
-      if (this.#count) this.#counters.expiredRemovals++;
-      return false;
+    let existed = false;
+    if (entry !== undefined) {
+      this.#lru.delete(key);
+      if (entry.expiresAt <= Date.now()) {
+        if (this.#count) this.#counters.expiredRemovals++;
+      } else {
+        existed = true;
+      }
     }
-    if (this.#count) this.#counters.deletes++;
-    return true;
+    if (this.#l2 !== undefined) {
+      existed = (await this.#l2.run('delete', (store) => store.delete(key), false)) || existed;
+      // Reads that began while L2 still held the value must not bring it back.
+      this.#inFlight.staleKey(key);
+    }
+    await this.#bus?.publish({ type: 'delete', keys: [key] });
+    if (existed && this.#count) this.#counters.deletes++;
+    return existed;
   }
 
-  /** Removes every entry; results of computations under way are not cached. Counters are kept. */
+  /** Removes every entry, here, in L2 and in other processes; results of computations under way are not cached. Counters are kept. */
   async clear(): Promise<void> {
-    for (const flight of this.#flights.values()) flight.superseded = true;
-    this.#lru.clear();
+    this.#dropAllLocal();
+    if (this.#l2 !== undefined) {
+      await this.#l2.run('clear', (store) => store.clear(), undefined);
+      this.#inFlight.staleAll();
+    }
+    await this.#bus?.publish({ type: 'clear' });
   }
 
   // ---------------------------------------------------------------- compute
@@ -295,16 +368,20 @@ export class SharedPromptCache {
     if (typeof compute !== 'function') throw new CacheError('getOrCompute() needs a compute function');
     const ttlMs = this.#ttlFor(key, options?.ttl);
     const graceMs = options?.grace === undefined ? 0 : parseDuration(options.grace, 'grace');
-    const entry = this.#read(key);
+    // With an L2 the miss is counted once L2 has been asked too.
+    const entry = this.#read(key, this.#l2 === undefined);
     if (entry !== undefined) return entry.value as T;
     const running = this.#flights.get(key);
-    if (running !== undefined) return running.promise as Promise<T>;
+    if (running !== undefined) {
+      if (this.#l2 !== undefined) this.#countMiss(key);
+      return running.promise as Promise<T>;
+    }
     return this.#fly(key, compute, ttlMs, graceMs);
   }
 
   #fly<T>(key: string, compute: () => T | Promise<T>, ttlMs: number, graceMs: number): Promise<T> {
     // Registered before compute runs, so a compute that throws synchronously still unregisters it.
-    const flight: Flight = { promise: Promise.resolve(), superseded: false };
+    const flight: Flight = { promise: Promise.resolve(), ticket: this.#inFlight.begin(key) };
     this.#flights.set(key, flight);
     const promise = this.#computeAndStore(key, compute, ttlMs, graceMs, flight);
     flight.promise = promise;
@@ -312,7 +389,15 @@ export class SharedPromptCache {
   }
 
   async #computeAndStore<T>(key: string, compute: () => T | Promise<T>, ttlMs: number, graceMs: number, flight: Flight): Promise<T> {
+    let release: (() => Promise<void>) | undefined;
     try {
+      if (this.#l2 !== undefined) {
+        const shared = await this.#fromL2(key);
+        if (shared !== undefined) return shared.value as T;
+        const lock = await this.#awaitLockOrValue(key);
+        if ('value' in lock) return lock.value as T;
+        release = lock.release;
+      }
       let value: T;
       try {
         value = await compute();
@@ -323,10 +408,40 @@ export class SharedPromptCache {
         return stale.value as T;
       }
       const write = this.#prepareResolved(key, value, ttlMs, graceMs);
-      if (!flight.superseded) this.#commit(write);
+      if (!flight.ticket.stale) {
+        this.#commit(write);
+        await this.#share([write]);
+      }
       return value;
     } finally {
       if (this.#flights.get(key) === flight) this.#flights.delete(key);
+      this.#inFlight.end(flight.ticket);
+      if (release !== undefined) await this.#l2?.run('unlock', release, undefined);
+    }
+  }
+
+  /**
+   * Distributed single-flight: take the key's lock in L2, or wait for the holder's value to
+   * appear there. A holder that dies stops blocking the others when its lock's TTL runs out.
+   */
+  async #awaitLockOrValue(key: string): Promise<{ value: unknown } | { release: (() => Promise<void>) | undefined }> {
+    const lockTtlMs = this.#options.distributedLockMs;
+    const l2 = this.#l2;
+    if (lockTtlMs === undefined || l2?.store.lock === undefined) return { release: undefined };
+    const deadline = Date.now() + lockTtlMs;
+    for (;;) {
+      // When L2 cannot answer, compute here rather than wait on it.
+      const outcome = await l2.run<{ release: (() => Promise<void>) | undefined } | 'unavailable'>('lock', async (store) => ({ release: await store.lock?.(key, lockTtlMs) }), 'unavailable');
+      if (outcome === 'unavailable') return { release: undefined };
+      if (outcome.release !== undefined || Date.now() >= deadline) return { release: outcome.release };
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+      const ticket = this.#inFlight.begin(key);
+      try {
+        const stored = await l2.run('get', (store) => store.get(key), undefined);
+        if (stored !== undefined) return { value: this.#backfill(key, stored, ticket).value };
+      } finally {
+        this.#inFlight.end(ticket);
+      }
     }
   }
 
@@ -348,7 +463,7 @@ export class SharedPromptCache {
       for (const item of queue) {
         try {
           if (typeof item.load !== 'function') throw new CacheError(`warm item "${item.key}" has no load function`);
-          this.setSync(item.key, await item.load(), item.ttl === undefined ? undefined : { ttl: item.ttl });
+          await this.set(item.key, await item.load(), item.ttl === undefined ? undefined : { ttl: item.ttl });
           loaded++;
         } catch (error) {
           failed++;
@@ -373,7 +488,14 @@ export class SharedPromptCache {
    * (`task_prompt:*`) only looks at that namespace's keys. Resolves the number of entries removed.
    */
   async invalidate(pattern: string): Promise<number> {
-    return this.#invalidate(pattern, 'local');
+    const removed = this.#invalidate(pattern, 'local');
+    if (this.#l2 !== undefined) {
+      await this.#l2.run('invalidate', (store) => store.invalidate(pattern), 0);
+      const matcher = compilePattern(pattern);
+      this.#inFlight.staleMatching((key) => matcher.matches(key));
+    }
+    await this.#bus?.publish({ type: 'invalidate', pattern });
+    return removed;
   }
 
   /**
@@ -391,9 +513,9 @@ export class SharedPromptCache {
 
   #invalidate(pattern: string, source: InvalidationEvent['source']): number {
     const compiled = compilePattern(pattern);
+    this.#inFlight.staleMatching((key) => compiled.matches(key));
     const keys = this.#matchingKeys(compiled);
     for (const key of keys) this.#lru.delete(key);
-    for (const [key, flight] of this.#flights) if (compiled.matches(key)) flight.superseded = true;
     if (this.#count) this.#counters.invalidations += keys.length;
     this.#notify({ pattern, keys, count: keys.length, source }, compiled);
     return keys.length;
@@ -501,6 +623,8 @@ export class SharedPromptCache {
       memoryUsagePercent,
       memoryPressure: memoryUsagePercent > PRESSURE_PERCENT,
       namespaces,
+      ...(this.#l2 === undefined ? {} : { l2: this.#l2.metrics() }),
+      ...(this.#bus === undefined ? {} : { bus: this.#bus.metrics() }),
     };
   }
 
@@ -540,11 +664,13 @@ export class SharedPromptCache {
       accounted += stats.sizeBytes;
       counted += stats.entryCount;
     }
-    const checks = {
+    const checks: Record<string, boolean> = {
       started: this.#started,
       l1: counted === this.#lru.size && accounted === sizeBytes && this.#lru.size <= this.#options.maxEntries && sizeBytes <= this.#options.maxBytes,
       memory: (sizeBytes / this.#options.maxBytes) * 100 <= DEGRADED_PERCENT,
     };
+    if (this.#l2 !== undefined) checks.l2 = this.#l2.available && (await this.#l2.health());
+    if (this.#bus !== undefined) checks.bus = this.#bus.bus.connected;
     let status: HealthReport['status'] = 'healthy';
     let message = 'cache is healthy';
     if (!checks.started) {
@@ -553,6 +679,9 @@ export class SharedPromptCache {
     } else if (!checks.l1) {
       status = 'unhealthy';
       message = 'L1 accounting is inconsistent';
+    } else if (checks.l2 === false || checks.bus === false) {
+      status = 'degraded';
+      message = `serving from L1: ${[checks.l2 === false ? `L2 (${this.#l2?.store.name ?? ''}) unreachable` : '', checks.bus === false ? 'invalidation bus disconnected' : ''].filter(Boolean).join(', ')}`;
     } else if (!checks.memory) {
       status = 'degraded';
       message = `memory usage above ${DEGRADED_PERCENT}% of the budget`;
@@ -567,8 +696,8 @@ export class SharedPromptCache {
 
   // ---------------------------------------------------------------- internals
 
-  /** A live entry (counting a hit) or undefined (counting a miss); expired entries are removed. */
-  #read(key: string): Entry | undefined {
+  /** A live L1 entry (counting a hit) or undefined (counting a miss, if asked); expired entries are removed. */
+  #read(key: string, countMiss = true): Entry | undefined {
     const entry = this.#lru.get(key);
     if (entry !== undefined) {
       if (entry.expiresAt > this.#clock.now()) {
@@ -581,8 +710,87 @@ export class SharedPromptCache {
       }
       this.#expire(key, entry);
     }
-    this.#countMiss(key);
+    if (countMiss) this.#countMiss(key);
     return undefined;
+  }
+
+  /** L1, then L2; counts one hit or one miss. */
+  async #readThrough(key: string): Promise<ReadEntry | undefined> {
+    return this.#read(key, false) ?? (await this.#fromL2(key));
+  }
+
+  /** An L2 read for an L1 miss: backfills L1 and counts the hit, or counts the miss. */
+  async #fromL2(key: string): Promise<ReadEntry | undefined> {
+    const ticket = this.#inFlight.begin(key);
+    try {
+      const stored = await this.#l2?.get(key);
+      if (stored === undefined) {
+        this.#countMiss(key);
+        return undefined;
+      }
+      return this.#backfill(key, stored, ticket);
+    } finally {
+      this.#inFlight.end(ticket);
+    }
+  }
+
+  /**
+   * Copies an L2 entry into L1 with its remaining TTL, unless the key was removed while the read
+   * ran (its ticket went stale), in which case the value is returned but not kept. Counts a hit.
+   */
+  #backfill(key: string, stored: StoredEntry, ticket: Ticket): ReadEntry {
+    if (this.#count) {
+      this.#counters.hits++;
+      this.#namespaces.forKey(key).hits++;
+    }
+    const read: ReadEntry = { value: stored.value, metadata: stored.metadata, isPrompt: stored.prompt === true };
+    if (!stillFresh(ticket, stored.version)) return read;
+    try {
+      const write = this.#prepareResolved(key, stored.value, stored.expiresAt - Date.now(), 0, stored.metadata, stored.prompt === true);
+      this.#commit(write, false);
+      return write.entry;
+    } catch (error) {
+      // Valid in L2 but not for this L1 (too big for its budget, say): serve it, do not keep it.
+      this.#log.debug({ key, err: error }, 'L2 value not copied into L1');
+      return read;
+    }
+  }
+
+  /** Writes committed entries to L2, then tells other processes to drop their copies. */
+  async #share(writes: readonly PreparedWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const l2 = this.#l2;
+    const versions = writes.map(() => randomBytes(8).toString('hex'));
+    if (l2 !== undefined) await Promise.all(writes.map(({ key, entry }, i) => l2.run('set', (store) => store.set(key, toStored(entry, versions[i] ?? '')), undefined)));
+    // Only after L2 holds the new value: a process that drops its copy must not re-read the old one.
+    await this.#bus?.publish({ type: 'delete', keys: writes.map((w) => w.key), ...(l2 === undefined ? {} : { versions }) });
+  }
+
+  #dropAllLocal(): void {
+    this.#inFlight.staleAll();
+    this.#lru.clear();
+  }
+
+  /** Another process changed something: drop what this L1 holds of it. */
+  #onRemote(message: InvalidationMessage): void {
+    if (this.#bus !== undefined) this.#bus.received++;
+    if (message.type === 'delete') {
+      message.keys.forEach((key, i) => {
+        this.#inFlight.staleKey(key, message.versions?.[i]);
+        this.#lru.delete(key);
+      });
+    } else if (message.type === 'invalidate') {
+      this.#invalidate(message.pattern, 'remote');
+    } else {
+      this.#dropAllLocal();
+    }
+  }
+
+  /** The bus was down, so invalidations may have been missed: nothing in L1 can be trusted. */
+  #resync(): void {
+    if (this.#bus !== undefined) this.#bus.resyncs++;
+    this.#log.warn({ entries: this.#lru.size }, 'invalidation bus reconnected; clearing L1 since messages may have been missed');
+    this.#dropAllLocal();
   }
 
   #ttlFor(key: string, ttl: Duration | undefined): number {
@@ -626,13 +834,13 @@ export class SharedPromptCache {
     };
   }
 
-  #commit({ key, entry }: PreparedWrite): void {
+  #commit({ key, entry }: PreparedWrite, countSet = true): void {
     this.#lru.set(key, entry);
     const stats = entry.stats;
     stats.entryCount++;
     stats.sizeBytes += entry.size;
     stats.keys.add(key);
-    if (this.#count) this.#counters.sets++;
+    if (countSet && this.#count) this.#counters.sets++;
   }
 
   /** An expired entry was read: removed, unless it is kept for a `grace` window. */
@@ -652,10 +860,5 @@ export class SharedPromptCache {
     if (!this.#count) return;
     this.#counters.misses++;
     this.#namespaces.forKey(key).misses++;
-  }
-
-  #supersedeFlight(key: string): void {
-    const flight = this.#flights.get(key);
-    if (flight !== undefined) flight.superseded = true;
   }
 }

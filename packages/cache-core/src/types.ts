@@ -1,4 +1,5 @@
 import type { Duration } from './duration.js';
+import type { BusMetrics, TierMetrics } from './tiers.js';
 
 /** Per-call write options. */
 export interface SetOptions {
@@ -87,6 +88,10 @@ export interface CacheMetrics {
   memoryPressure: boolean;
   /** Per namespace (text before the first `:`); `(none)` holds keys without one. */
   namespaces: Record<string, NamespaceMetrics>;
+  /** With an L2 store: its hits, misses, errors, skipped calls (circuit open) and availability. */
+  l2?: TierMetrics;
+  /** With a bus: connection, messages and resyncs. */
+  bus?: BusMetrics;
 }
 
 export interface CacheEntryInfo {

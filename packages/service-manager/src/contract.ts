@@ -4,4 +4,6 @@
  */
 export { parseDuration, type Duration } from './duration.js';
 export { silentLogger, type Logger } from './logger.js';
+export { withTimeout } from './timing.js';
+export { ServiceTimeoutError } from './errors.js';
 export type { HealthStatus, Service, ServiceHealth, ServiceState } from './types.js';

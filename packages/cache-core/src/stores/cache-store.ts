@@ -6,6 +6,8 @@ export interface StoredEntry {
   metadata?: Record<string, unknown>;
   /** Stored with `setPrompt()`. */
   prompt?: boolean;
+  /** Identifies one write, so a reader can tell the value a notification announced from an older one. */
+  version?: string;
 }
 
 /** A shared or persistent tier below L1. One file per driver; every driver passes the conformance suite. */
@@ -35,7 +37,8 @@ export interface CacheStore {
 
 /** What the bus carries between processes. */
 export type InvalidationMessage =
-  | { type: 'delete'; keys: string[] }
+  /** The keys changed (`versions[i]` is the new value's version) or were deleted (no versions). */
+  | { type: 'delete'; keys: string[]; versions?: string[] }
   | { type: 'invalidate'; pattern: string }
   | { type: 'clear' };
 

@@ -90,7 +90,17 @@ export class RedisProcess {
     await exited;
   }
 
+  /** SIGSTOP: the server keeps its connections but answers nothing, as a hung host would. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
+    this.resume();
     await this.kill9();
     if (this.#dir !== undefined) await rm(this.#dir, { recursive: true, force: true });
   }
