@@ -17,6 +17,12 @@ export { exportCacheMetrics, type CacheMetricsExporter, type CacheMetricsExporte
 export { SHARED_PROMPT_CACHE } from './tokens.js';
 export { CACHE_SERVICE_NAME, CacheService, registerCacheService, type RegisterCacheServiceOptions } from './cache-service.js';
 export { silentLogger, type Logger } from '@pm/service-manager/contract';
+export type { CacheStore, InvalidationBus, InvalidationMessage, StoredEntry } from './stores/cache-store.js';
+export { FileStore, type FileStoreOptions } from './stores/file-store.js';
+export { RedisStore, type RedisStoreOptions } from './stores/redis-store.js';
+export { RedisInvalidationBus, type RedisInvalidationBusOptions } from './stores/redis-invalidation-bus.js';
+export { decodeEntry, encodeEntry, FORMAT_VERSION, type CodecOptions } from './stores/codec.js';
+export type { BusMetrics, TierMetrics } from './tiers.js';
 export type {
   CacheEntryInfo,
   CacheInfo,
