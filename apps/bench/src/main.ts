@@ -4,10 +4,12 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { formatNs, table } from './harness.js';
 import { hitPathSuites, invalidationSuite, setSuite, type Suite } from './throughput.js';
+import { RedisProcess, redisServerAvailable } from '@pm/cache-core/testing';
+import { codec, coherence, outage, redisThroughput } from './redis.js';
 import { watchLatency } from './watch-latency.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
-const SECTIONS = ['hit', 'set', 'invalidate', 'memory', 'watch'] as const;
+const SECTIONS = ['hit', 'set', 'invalidate', 'memory', 'watch', 'codec', 'redis'] as const;
 const requested = process.argv.slice(2).filter((arg) => arg !== '--');
 const unknown = requested.filter((arg) => !(SECTIONS as readonly string[]).includes(arg));
 if (unknown.length > 0) {
@@ -78,4 +80,40 @@ if (selected('watch')) {
   console.log(`\n### watch(): profile edit to fresh profile\n`);
   console.log(`${edits} edits of a cached profile with watch() on; time until loadAgentProfile returns the new version.\n`);
   console.log(table(['p50', 'p95', 'max'], [[`${latency.p50.toFixed(2)} ms`, `${latency.p95.toFixed(2)} ms`, `${latency.max.toFixed(2)} ms`]]));
+}
+
+if (selected('codec')) {
+  console.log(`\n### record format (msgpack + deflate where it pays)\n`);
+  console.log('Median of 15 rounds × 200 operations; "stored" is what L2 keeps, "raw" the same without compression.\n');
+  console.log(table(['payload', 'raw bytes', 'stored bytes', 'encode', 'encode, uncompressed', 'decode'], codec().map((r) => [r.payload, String(r.rawBytes), `${r.storedBytes} (${((r.storedBytes / r.rawBytes) * 100).toFixed(0)}%)`, `${r.encodeUs.toFixed(1)} µs`, `${r.encodeUncompressedUs.toFixed(1)} µs`, `${r.decodeUs.toFixed(1)} µs`])));
+}
+
+if (selected('redis')) {
+  if (!(await redisServerAvailable())) {
+    console.log('\n### Redis\n\nSKIPPED: redis-server is not installed (apt-get install -y redis-server).');
+  } else {
+    const redis = await RedisProcess.start();
+    try {
+      const ms = (v: number) => `${v.toFixed(2)} ms`;
+      const c = await coherence(redis.url, 300);
+      console.log(`\n### coherence between two caches sharing Redis\n`);
+      console.log('300 rounds. After `set` / `invalidate` resolves in A, time until B no longer serves its L1 copy (B then reads the new value from L2).\n');
+      console.log(table(['after', 'p50', 'p99', 'max'], [['set', ms(c.writes.p50), ms(c.writes.p99), ms(c.writes.max)], ['invalidate', ms(c.invalidations.p50), ms(c.invalidations.p99), ms(c.invalidations.max)]]));
+      console.log(`\nstale reads after the copy was dropped: ${c.staleReads}`);
+      const t = await redisThroughput(redis.url, ROUNDS);
+      console.log(`\n### mget of 100 keys\n\n2 KB prompts; per 100 keys; median of ${ROUNDS} interleaved rounds.\n`);
+      console.log(table(['contender', 'median per 100 keys', 'ratio'], t.mget.map((r) => [r.name, formatNs(r.medianNs), `${r.ratio.toFixed(2)}×`])));
+      console.log(`\n### tiered get: L1 miss, L2 hit\n\n1000 keys of 2 KB prompts cycled so L1 never holds the key; median of ${ROUNDS} interleaved rounds.\n`);
+      console.log(table(['contender', 'median per get', 'ratio to @pm'], t.tiered.map((r) => [r.name, formatNs(r.medianNs), `${r.ratio.toFixed(2)}×`])));
+    } finally {
+      await redis.stop();
+    }
+    const o = await outage();
+    console.log(`\n### kill -9 of redis-server mid-workload\n`);
+    console.log(table(['caller errors', 'operations', 'degraded after kill', 'healthy after restart', 'stale value served after'], [[String(o.callerErrors), String(o.operations), ms2(o.degradedAfterMs), ms2(o.healthyAfterMs), o.staleAfterRecovery ? 'yes' : 'no']]));
+  }
+}
+
+function ms2(v: number): string {
+  return `${v.toFixed(0)} ms`;
 }

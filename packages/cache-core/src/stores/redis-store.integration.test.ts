@@ -87,7 +87,7 @@ describe.runIf(enabled)('RedisStore on the wire', () => {
   });
 
   it('writes a versioned binary record, compressed only where it pays', async () => {
-    const prompt = 'You are the engineer agent. Keep changes small. '.repeat(100);
+    const prompt = 'You are the engineer agent. Keep changes small. '.repeat(300); // 14 KB: above the 8 KiB threshold
     await store.set('big', { value: prompt, expiresAt: Infinity });
     await store.set('small', { value: 'hi', expiresAt: Infinity });
     const big = (await raw.getBuffer(`${store.keyPrefix}big`))!;
@@ -96,6 +96,8 @@ describe.runIf(enabled)('RedisStore on the wire', () => {
     expect(big[1]).toBe(1); // deflated
     expect(big.length).toBeLessThan(prompt.length / 5);
     expect(small[1]).toBe(0); // too small to pay
+    await store.set('medium', { value: prompt.slice(0, 2048), expiresAt: Infinity });
+    expect((await raw.getBuffer(`${store.keyPrefix}medium`))![1]).toBe(0); // 2 KB: inflating would cost more than it saves
   });
 
   it('refuses a record of an unknown format version with CacheStoreError', async () => {

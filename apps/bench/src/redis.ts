@@ -1,0 +1,198 @@
+import { decodeEntry, encodeEntry, RedisInvalidationBus, RedisStore, SharedPromptCache } from '@pm/cache-core';
+import { RedisProcess } from '@pm/cache-core/testing';
+import { BentoCache, bentostore } from 'bentocache';
+import { redisDriver } from 'bentocache/drivers/redis';
+import { compare, consume, median, type Measurement } from './harness.js';
+import { makeProfile, makePrompt } from './workloads.js';
+
+const percentile = (samples: number[], p: number): number => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const nextTick = () => new Promise((resolve) => setImmediate(resolve));
+
+function sharedCache(url: string, prefix: string, options: ConstructorParameters<typeof SharedPromptCache>[0] = {}): SharedPromptCache {
+  return new SharedPromptCache({
+    maxEntries: 10_000,
+    l2: new RedisStore({ url, keyPrefix: `${prefix}:`, commandTimeoutMs: 300 }),
+    bus: new RedisInvalidationBus({ url, channel: `${prefix}:bus`, commandTimeoutMs: 300 }),
+    tierTimeout: 500,
+    ...options,
+  });
+}
+
+export interface CoherenceResult {
+  writes: { p50: number; p99: number; max: number };
+  invalidations: { p50: number; p99: number; max: number };
+  staleReads: number;
+}
+
+/**
+ * After `set` or `invalidate` resolves in cache A, how long until cache B (its own Redis
+ * connections; messages go through Redis pub/sub) no longer serves its old copy.
+ */
+export async function coherence(url: string, rounds: number): Promise<CoherenceResult> {
+  const a = sharedCache(url, 'bench-coherence');
+  const b = sharedCache(url, 'bench-coherence');
+  await Promise.all([a.start(), b.start()]);
+  const writes: number[] = [];
+  const invalidations: number[] = [];
+  let staleReads = 0;
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const key = `ns${i % 10}:k${i}`;
+      await a.set(key, 'old');
+      if ((await b.get(key)) !== 'old') throw new Error('B did not read through L2');
+      await a.set(key, 'new');
+      const written = performance.now();
+      while (b.getSync(key) === 'old') await nextTick();
+      writes.push(performance.now() - written);
+      if ((await b.get(key)) !== 'new') staleReads++;
+
+      await b.get(key);
+      await a.invalidate(`ns${i % 10}:*`);
+      const invalidated = performance.now();
+      while (b.getSync(key) !== undefined) await nextTick();
+      invalidations.push(performance.now() - invalidated);
+    }
+  } finally {
+    await Promise.all([a.clear(), a.stop(), b.stop()]);
+  }
+  const summary = (s: number[]) => ({ p50: percentile(s, 50), p99: percentile(s, 99), max: Math.max(...s) });
+  return { writes: summary(writes), invalidations: summary(invalidations), staleReads };
+}
+
+/** 100 keys: one pipelined `mget` against 100 sequential `get`s, and tiered gets against bentocache's. */
+export async function redisThroughput(url: string, rounds: number): Promise<{ mget: Measurement[]; tiered: Measurement[] }> {
+  const store = new RedisStore({ url, keyPrefix: 'bench-rt:' });
+  await store.connect();
+  const keys = Array.from({ length: 1000 }, (_, i) => `task_prompt:agent-${i % 6}:${i}`);
+  const prompts = keys.map((_, i) => makePrompt(i, 2048));
+  for (const [i, key] of keys.entries()) await store.set(key, { value: prompts[i], expiresAt: Infinity });
+  const batch = keys.slice(0, 100);
+
+  const mget = await compare(
+    [
+      { name: '100 sequential get', run: async (n) => { for (let r = 0; r < n; r++) for (const key of batch) consume(await store.get(key)); } },
+      { name: 'one pipelined mget of 100', run: async (n) => { for (let r = 0; r < n; r++) consume(await store.mget(batch)); } },
+    ],
+    { rounds, iterations: 20, baseline: '100 sequential get' },
+  );
+
+  // A one-entry L1 over 1000 keys: every get misses L1, reads Redis, backfills.
+  const ours = new SharedPromptCache({ maxEntries: 1, l2: new RedisStore({ url, keyPrefix: 'bench-rt:' }) });
+  await ours.start();
+  const bento = new BentoCache({ default: 'redis', stores: { redis: bentostore().useL2Layer(redisDriver({ connection: { host: new URL(url).hostname, port: Number(new URL(url).port) } })) } });
+  for (const [i, key] of keys.entries()) await bento.set({ key, value: prompts[i], ttl: '1h' });
+  let j = 0;
+  const next = () => keys[(j = (j + 1) % keys.length)]!;
+  const tiered = await compare(
+    [
+      { name: 'RedisStore.get (no L1)', run: async (n) => { for (let i = 0; i < n; i++) consume(await store.get(next())); } },
+      { name: '@pm get: L1 miss, L2 hit, backfill', run: async (n) => { for (let i = 0; i < n; i++) consume(await ours.get(next())); } },
+      { name: 'bentocache get (Redis L2 only)', run: async (n) => { for (let i = 0; i < n; i++) consume(await bento.get({ key: next() })); } },
+    ],
+    { rounds, iterations: 500, baseline: '@pm get: L1 miss, L2 hit, backfill' },
+  );
+  await bento.clear();
+  await bento.disconnectAll();
+  await store.clear();
+  await Promise.all([store.close(), ours.stop()]);
+  return { mget, tiered };
+}
+
+export interface OutageResult {
+  callerErrors: number;
+  operations: number;
+  degradedAfterMs: number;
+  healthyAfterMs: number;
+  staleAfterRecovery: boolean;
+}
+
+/** kill -9 of redis-server under a running workload, then a restart (empty, no persistence). */
+export async function outage(): Promise<OutageResult> {
+  const redis = await RedisProcess.start();
+  const a = sharedCache(redis.url, 'bench-outage');
+  const b = sharedCache(redis.url, 'bench-outage');
+  await Promise.all([a.start(), b.start()]);
+  try {
+    await a.set('x', 'v1');
+    await b.get('x');
+    let callerErrors = 0;
+    let operations = 0;
+    const control = { stop: false };
+    const workload = (async () => {
+      for (let i = 0; !control.stop; i++) {
+        try {
+          await a.set(`w:${i % 50}`, i);
+          await b.get(`w:${(i + 7) % 50}`);
+          await b.getOrCompute(`c:${i % 10}`, () => i);
+          operations += 3;
+        } catch {
+          callerErrors++;
+        }
+        await sleep(2);
+      }
+    })();
+    await sleep(300);
+    await redis.kill9();
+    const killed = performance.now();
+    while ((await b.healthCheck()).status !== 'degraded') await sleep(10);
+    const degradedAfterMs = performance.now() - killed;
+    await a.set('x', 'v2'); // B cannot be told: the bus is down
+    await sleep(500);
+    await redis.restart();
+    const back = performance.now();
+    while ((await a.healthCheck()).status !== 'healthy' || (await b.healthCheck()).status !== 'healthy') await sleep(10);
+    const healthyAfterMs = performance.now() - back;
+    control.stop = true;
+    await workload;
+    return { callerErrors, operations, degradedAfterMs, healthyAfterMs, staleAfterRecovery: (await b.get('x')) === 'v1' };
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+    await redis.stop();
+  }
+}
+
+export interface CodecRow {
+  payload: string;
+  rawBytes: number;
+  storedBytes: number;
+  encodeUs: number;
+  decodeUs: number;
+  encodeUncompressedUs: number;
+}
+
+/** Size and time of the record format, with and without deflate, on typical payloads. */
+export function codec(): CodecRow[] {
+  const payloads: [string, unknown][] = [
+    ['prompt 512 B', makePrompt(1, 512)],
+    ['prompt 2 KB', makePrompt(2, 2048)],
+    ['prompt 8 KB', makePrompt(3, 8192)],
+    ['prompt 8 KB CJK', makePrompt(4, 4096, true)],
+    ['profile, 300 fields', makeProfile(5, 300)],
+  ];
+  const time = (fn: () => unknown) => {
+    const samples: number[] = [];
+    for (let round = 0; round < 15; round++) {
+      const start = performance.now();
+      for (let i = 0; i < 200; i++) consume(fn());
+      samples.push(((performance.now() - start) / 200) * 1000);
+    }
+    return median(samples);
+  };
+  return payloads.map(([payload, value]) => {
+    const entry = { value, expiresAt: Infinity };
+    const stored = encodeEntry(entry);
+    const raw = encodeEntry(entry, { compressAbove: Infinity });
+    return {
+      payload,
+      rawBytes: raw.length,
+      storedBytes: stored.length,
+      encodeUs: time(() => encodeEntry(entry)),
+      decodeUs: time(() => decodeEntry(stored)),
+      encodeUncompressedUs: time(() => encodeEntry(entry, { compressAbove: Infinity })),
+    };
+  });
+}
