@@ -94,6 +94,17 @@ describe.runIf(enabled)('two caches sharing Redis', () => {
     expect(await a!.get('c')).toBeUndefined();
   });
 
+  it('reconnects its tiers when started again after stop()', async () => {
+    const [a, b] = await sharedCaches(2);
+    await a!.stop();
+    await a!.start();
+    await a!.set('after-restart', 'still shared');
+    expect(await b!.get('after-restart')).toBe('still shared');
+    expect(await a!.healthCheck()).toMatchObject({ status: 'healthy', checks: { l2: true, bus: true } });
+    await a!.set('after-restart', 'changed');
+    await vi.waitFor(() => { expect(b!.getSync('after-restart')).toBeUndefined(); }, { timeout: 1000, interval: 2 });
+  });
+
   it('computes once across processes with the distributed lock', async () => {
     const shared = await sharedCaches(3, server!.url, { distributedLock: '2s' });
     let computations = 0;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis, type ClusterNode } from 'ioredis';
 import type { InvalidationBus, InvalidationMessage } from './cache-store.js';
-import { boundedRedisOptions } from './redis-store.js';
+import { boundedRedisOptions, closeClient, needsConnect } from './redis-store.js';
 
 export interface RedisInvalidationBusOptions {
   /** @default 'redis://127.0.0.1:6379' */
@@ -70,7 +70,7 @@ export class RedisInvalidationBus implements InvalidationBus {
 
   async connect(): Promise<void> {
     const connect = async (client: Redis | Cluster) => {
-      if (client.status === 'wait') await client.connect();
+      if (needsConnect(client.status)) await client.connect();
     };
     try {
       await Promise.all([connect(this.#publisher), connect(this.#subscriber)]);
@@ -88,9 +88,7 @@ export class RedisInvalidationBus implements InvalidationBus {
   }
 
   async close(): Promise<void> {
-    this.#handlers = undefined;
-    this.#publisher.disconnect();
-    this.#subscriber.disconnect();
+    await Promise.all([closeClient(this.#publisher), closeClient(this.#subscriber)]);
     this.#state = 'never';
   }
 

@@ -34,6 +34,27 @@ export function boundedRedisOptions(commandTimeoutMs: number): RedisOptions {
   };
 }
 
+/** Whether a client in this ioredis status must be told to connect (it is neither connecting nor connected). */
+export function needsConnect(status: string): boolean {
+  return !['connecting', 'connect', 'ready', 'reconnecting'].includes(status);
+}
+
+/**
+ * Disconnects and resolves once the client has really ended (its status lags behind
+ * disconnect()), or after a second at most: a client that never connected may never say 'end'.
+ */
+export async function closeClient(client: Redis | Cluster): Promise<void> {
+  if (client.status === 'end' || client.status === 'wait') return;
+  let timer: NodeJS.Timeout | undefined;
+  const ended = new Promise<void>((resolve) => {
+    client.once('end', () => { resolve(); });
+    timer = setTimeout(resolve, 1000);
+  });
+  client.disconnect();
+  if ((client.status as string) !== 'end') await ended;
+  clearTimeout(timer);
+}
+
 const UNLINK_BATCH = 500;
 const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 const REDIS_GLOB = /[*?[\]\\]/g;
@@ -76,7 +97,9 @@ export class RedisStore implements CacheStore {
   }
 
   async connect(): Promise<void> {
-    if (this.#client.status !== 'wait') return;
+    // Connect unless already under way: 'wait' (lazyConnect) or closed by close(), so that
+    // start() after stop() reconnects.
+    if (!needsConnect(this.#client.status)) return;
     try {
       await this.#client.connect();
     } catch (error) {
@@ -85,8 +108,7 @@ export class RedisStore implements CacheStore {
   }
 
   async close(): Promise<void> {
-    if (!this.#owned) return;
-    this.#client.disconnect();
+    if (this.#owned) await closeClient(this.#client);
   }
 
   async get(key: string): Promise<StoredEntry | undefined> {
