@@ -758,8 +758,8 @@ export class SharedPromptCache {
 
   /** Writes committed entries to L2, then tells other processes to drop their copies. */
   async #share(writes: readonly PreparedWrite[]): Promise<void> {
-    if (writes.length === 0) return;
     const l2 = this.#l2;
+    if (writes.length === 0 || (l2 === undefined && this.#bus === undefined)) return;
     const versions = writes.map(() => randomBytes(8).toString('hex'));
     if (l2 !== undefined) await Promise.all(writes.map(({ key, entry }, i) => l2.run('set', (store) => store.set(key, toStored(entry, versions[i] ?? '')), undefined)));
     // Only after L2 holds the new value: a process that drops its copy must not re-read the old one.
