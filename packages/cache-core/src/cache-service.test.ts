@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { CACHE_SERVICE_NAME, CacheService, registerCacheService } from './cache-service.js';
 import { CacheConfigError } from './errors.js';
 import { SharedPromptCache } from './shared-prompt-cache.js';
-import { SHARED_PROMPT_CACHE } from './tokens.js';
+import { resolveSharedPromptCache, SHARED_PROMPT_CACHE } from './tokens.js';
 
 describe('registerCacheService', () => {
   it('runs the cache as a service through startAll, resolvable by the SHARED_PROMPT_CACHE token', async () => {
@@ -76,6 +76,14 @@ describe('registerCacheService', () => {
     expect(serviceManager.isCritical(CACHE_SERVICE_NAME)).toBe(true);
     await serviceManager.startAll();
     expect(serviceManager.getState(CACHE_SERVICE_NAME)).toBe('registered');
+  });
+
+  it('resolveSharedPromptCache finds the registered cache, or undefined without one', () => {
+    const withCache = new ServiceManager();
+    const { cache } = registerCacheService(withCache);
+    expect(resolveSharedPromptCache(withCache.container)).toBe(cache);
+    expect(resolveSharedPromptCache(withCache.container.createChildContainer())).toBe(cache);
+    expect(resolveSharedPromptCache(new ServiceManager().container)).toBeUndefined();
   });
 
   it('rejects an invalid config before registering anything', () => {

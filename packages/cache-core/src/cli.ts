@@ -141,6 +141,12 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
   const need = (count: number, names: string) => {
     if (args.length !== count) throw new UsageError(`${command} takes ${names}`);
   };
+  const oneKey = (): string => {
+    need(1, 'one key');
+    const [key] = args as [string];
+    assertKey(key);
+    return key;
+  };
 
   let target: Target | undefined;
   try {
@@ -164,9 +170,7 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
         return EXIT.ok;
       }
       case 'get': {
-        need(1, 'one key');
-        const [key] = args as [string];
-        assertKey(key);
+        const key = oneKey();
         const entry = await store.get(key);
         if (entry === undefined) {
           print(`not found: ${key}`, { key, found: false });
@@ -195,9 +199,7 @@ export async function main(argv: readonly string[], io: Io = { out: (t) => proce
         return EXIT.ok;
       }
       case 'delete': {
-        need(1, 'one key');
-        const [key] = args as [string];
-        assertKey(key);
+        const key = oneKey();
         const existed = await store.delete(key);
         await announce(target, { type: 'delete', keys: [key] });
         print(existed ? `deleted ${key}` : `not found: ${key}`, { key, deleted: existed });

@@ -14,7 +14,7 @@ export {
 export { makeCacheKey, stableStringify } from './cache-key.js';
 export { cached, memoize, type MemoizeOptions } from './memoize.js';
 export { exportCacheMetrics, type CacheMetricsExporter, type CacheMetricsExporterOptions } from './prometheus.js';
-export { SHARED_PROMPT_CACHE } from './tokens.js';
+export { resolveSharedPromptCache, SHARED_PROMPT_CACHE } from './tokens.js';
 export { CACHE_SERVICE_NAME, CacheService, registerCacheService, type RegisterCacheServiceOptions } from './cache-service.js';
 export { silentLogger, type Logger } from '@pm/service-manager/contract';
 export type { CacheStore, InvalidationBus, InvalidationMessage, StoredEntry } from './stores/cache-store.js';

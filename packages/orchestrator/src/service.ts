@@ -1,4 +1,4 @@
-import { SHARED_PROMPT_CACHE, type SharedPromptCache } from '@pm/cache-core';
+import { resolveSharedPromptCache } from '@pm/cache-core';
 import { AgentPromptBuilder, PROMPT_BUILDER_SERVICE_NAME } from '@pm/prompt-builder';
 import type { ServiceManager } from '@pm/service-manager';
 import { PMOrchestrator, type PMOrchestratorOptions } from './pm-orchestrator.js';
@@ -23,7 +23,7 @@ export function registerOrchestrator(serviceManager: ServiceManager, options: Re
     critical: critical ?? true,
     dependsOn: [PROMPT_BUILDER_SERVICE_NAME],
     useFactory: (container) => {
-      const cache = container.isRegistered(SHARED_PROMPT_CACHE, true) ? container.resolve<SharedPromptCache>(SHARED_PROMPT_CACHE) : undefined;
+      const cache = resolveSharedPromptCache(container);
       return new PMOrchestrator({ ...orchestratorOptions, builder: container.resolve(AgentPromptBuilder), ...(cache === undefined ? {} : { cache }) });
     },
   });

@@ -1,4 +1,4 @@
-import { SHARED_PROMPT_CACHE, type SharedPromptCache } from '@pm/cache-core';
+import { resolveSharedPromptCache } from '@pm/cache-core';
 import type { ServiceManager } from '@pm/service-manager';
 import { AgentPromptBuilder, type AgentPromptBuilderOptions } from './agent-prompt-builder.js';
 
@@ -22,7 +22,7 @@ export function registerPromptBuilder(serviceManager: ServiceManager, options: R
     token: AgentPromptBuilder,
     critical: critical ?? false,
     useFactory: (container) => {
-      const cache = container.isRegistered(SHARED_PROMPT_CACHE, true) ? container.resolve<SharedPromptCache>(SHARED_PROMPT_CACHE) : undefined;
+      const cache = resolveSharedPromptCache(container);
       return new AgentPromptBuilder({ ...builderOptions, ...(cache === undefined ? {} : { cache }) });
     },
   });
