@@ -202,7 +202,11 @@ export class SharedPromptCache {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    this.#cleanupTimer = setInterval(() => this.purgeExpired(), this.#options.cleanupIntervalMs);
+    this.#cleanupTimer = setInterval(() => {
+      this.purgeExpired();
+      // Stores that do not expire records themselves (FileStore) are swept on the same beat.
+      void this.#l2?.run('cleanup', async (store) => store.cleanup?.() ?? 0, 0);
+    }, this.#options.cleanupIntervalMs);
     // The cache must never be what keeps a process alive.
     this.#cleanupTimer.unref();
     await Promise.all([this.#l2?.connect(), this.#bus?.connect()]);

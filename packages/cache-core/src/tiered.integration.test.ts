@@ -259,3 +259,20 @@ describe.runIf(enabled)('real processes sharing one cache', () => {
     }
   });
 });
+
+describe('FileStore as L2', () => {
+  it('sweeps expired FileStore records on the cleanup timer, without a read', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'pm-tier-sweep-'));
+    try {
+      const store = new FileStore({ dir });
+      const cache = new SharedPromptCache({ l2: store, cleanupInterval: 50 });
+      await cache.start();
+      caches.push(cache);
+      await cache.set('short', 'lived', { ttl: 20 });
+      await cache.set('long', 'lived', { ttl: '1h' });
+      await vi.waitFor(async () => { expect((await store.stats()).records).toBe(1); }, { timeout: 2000, interval: 20 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
