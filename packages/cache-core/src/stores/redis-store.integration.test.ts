@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CacheStoreError } from '../errors.js';
 import { FORMAT_VERSION } from './codec.js';
 import { RedisProcess, clusterNodesFromEnv, redisTestsEnabled, startCluster } from './redis-test-server.js';
+import { SharedPromptCache } from '../shared-prompt-cache.js';
+import { RedisInvalidationBus } from './redis-invalidation-bus.js';
 import { RedisStore } from './redis-store.js';
 import { describeStoreConformance } from './store-conformance.js';
 
@@ -61,6 +63,41 @@ describe.runIf(enabled)('RedisStore (Cluster, 3 masters)', () => {
       await store.close();
     }
   });
+});
+
+describe.runIf(enabled)('two caches sharing a Redis Cluster', () => {
+  it('share values, hear each other on the bus and compute once under the lock', async () => {
+    const prefix = uniquePrefix();
+    const make = () =>
+      new SharedPromptCache({
+        l2: new RedisStore({ clusterNodes: cluster!.nodes, keyPrefix: prefix }),
+        bus: new RedisInvalidationBus({ clusterNodes: cluster!.nodes, channel: `${prefix}bus` }),
+        distributedLock: '2s',
+      });
+    const [a, b] = [make(), make()];
+    await Promise.all([a.start(), b.start()]);
+    try {
+      expect(await a.healthCheck()).toMatchObject({ status: 'healthy', checks: { l2: true, bus: true } });
+      await a.set('task_prompt:c:1', 'v1');
+      expect(await b.get('task_prompt:c:1')).toBe('v1');
+      await a.set('task_prompt:c:1', 'v2');
+      await vi.waitFor(() => { expect(b.getSync('task_prompt:c:1')).toBeUndefined(); }, { timeout: 2000, interval: 5 });
+      expect(await b.get('task_prompt:c:1')).toBe('v2');
+      await a.invalidate('task_prompt:*');
+      await vi.waitFor(() => { expect(b.getSync('task_prompt:c:1')).toBeUndefined(); }, { timeout: 2000, interval: 5 });
+      let computations = 0;
+      const compute = async () => {
+        computations++;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return 'once';
+      };
+      expect(await Promise.all([a.getOrCompute('job', compute), b.getOrCompute('job', compute)])).toEqual(['once', 'once']);
+      expect(computations).toBe(1);
+    } finally {
+      await a.clear();
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  }, 30_000);
 });
 
 describe.runIf(enabled)('RedisStore on the wire', () => {
