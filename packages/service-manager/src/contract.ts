@@ -2,7 +2,7 @@
  * The service contract without the DI runtime: what a package needs to *be* a service, to parse
  * durations and to log like the manager, with no tsyringe and no reflect-metadata polyfill.
  */
-export { parseDuration, type Duration } from './duration.js';
+export { MAX_TIMER_MS, parseDuration, type Duration, type DurationBounds } from './duration.js';
 export { silentLogger, type Logger } from './logger.js';
 export { withTimeout } from './timing.js';
 export { ServiceTimeoutError } from './errors.js';

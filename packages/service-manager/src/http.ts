@@ -1,38 +1,76 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ServiceManager } from './service-manager.js';
+import type { Registry } from 'prom-client';
+import type { SystemHealth } from './types.js';
+
+/** What the probes read: the `ServiceManager` fits. */
+export interface ProbeSource {
+  readonly metricsRegistry: Registry;
+  health(): Promise<SystemHealth>;
+  isLive(): boolean;
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>;
+
+/** A readiness answer with Kubernetes semantics: 200 when healthy or degraded, 503 when unhealthy, starting or stopping. */
+async function readiness(source: ProbeSource, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  const health = await source.health();
+  const status = health.ready ? 200 : 503;
+  if (!query.has('verbose')) {
+    send(res, status, 'application/json', JSON.stringify(health));
+    return;
+  }
+  // `?verbose`: one line per check, as the Kubernetes API server answers its own probes.
+  const lines: string[] = [];
+  for (const [name, entry] of Object.entries(health.services)) {
+    const bad = entry.status === 'unhealthy' || entry.state === 'failed';
+    const detail = entry.error ?? entry.message ?? entry.status;
+    lines.push(`[${bad ? '-' : '+'}]${name} ${entry.status} (${entry.state}${entry.critical ? ', critical' : ''})${detail === entry.status ? '' : `: ${detail}`}`);
+    for (const [check, ok] of Object.entries(entry.checks)) lines.push(`[${ok ? '+' : '-'}]${name}/${check} ${ok ? 'ok' : 'failed'}`);
+  }
+  lines.push(`readyz check ${health.ready ? 'passed' : 'failed'}: ${health.status}`);
+  send(res, status, 'text/plain; charset=utf-8', `${lines.join('\n')}\n`);
+}
 
 /**
- * Handles `/healthz` (liveness), `/readyz` (readiness: 200, or 503 with the JSON health body)
- * and `/metrics` (Prometheus text from the manager's registry). Resolves false for any other
- * path, so it can sit in front of an existing server's handler.
+ * The probe routes: `/livez` (the process answers and is not shutting down), `/readyz` (200 when
+ * `healthy` or `degraded`, 503 when `unhealthy` or a critical service is not running;
+ * `?verbose` lists every check), `/healthz` (an alias of `/readyz`), `/metrics` (Prometheus
+ * text). Extra routes (a dashboard) can be added by path.
  */
-export function createHealthHandler(manager: ServiceManager): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+export function createHealthHandler(source: ProbeSource, extraRoutes: Readonly<Record<string, Route>> = {}): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+  const routes: Record<string, Route> = {
+    '/livez': async (_req, res) => {
+      const live = source.isLive();
+      send(res, live ? 200 : 503, 'application/json', JSON.stringify({ status: live ? 'ok' : 'shutting down' }));
+    },
+    '/readyz': async (_req, res, query) => readiness(source, res, query),
+    '/healthz': async (_req, res, query) => readiness(source, res, query),
+    '/metrics': async (_req, res) => {
+      send(res, 200, source.metricsRegistry.contentType, await source.metricsRegistry.metrics());
+    },
+    ...extraRoutes,
+  };
   return async (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/healthz' && path !== '/readyz' && path !== '/metrics') return false;
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
+    if (route === undefined) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return true;
     }
     try {
-      if (path === '/healthz') {
-        const live = manager.isLive();
-        send(res, live ? 200 : 503, 'application/json', JSON.stringify({ status: live ? 'ok' : 'shutting down' }));
-      } else if (path === '/readyz') {
-        const health = await manager.health();
-        send(res, health.ready ? 200 : 503, 'application/json', JSON.stringify(health));
-      } else {
-        send(res, 200, manager.metricsRegistry.contentType, await manager.metricsRegistry.metrics());
-      }
+      await route(req, res, url.searchParams);
     } catch (error) {
-      send(res, 500, 'application/json', JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
+      if (!res.headersSent) send(res, 500, 'application/json', JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
+      else res.destroy();
     }
     return true;
   };
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+/** Writes a whole response; HEAD gets the headers only. */
+export function send(res: ServerResponse, status: number, contentType: string, body: string): void {
   res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' }).end(res.req.method === 'HEAD' ? undefined : body);
 }
 
@@ -49,9 +87,9 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-/** Runs the health endpoints on their own HTTP server; other paths answer 404. */
-export async function serveHealth(manager: ServiceManager, options: HealthServerOptions = {}): Promise<HealthServer> {
-  const handle = createHealthHandler(manager);
+/** Runs the probe endpoints on their own HTTP server; other paths answer 404. */
+export async function serveHealth(source: ProbeSource, options: HealthServerOptions = {}, extraRoutes: Readonly<Record<string, Route>> = {}): Promise<HealthServer> {
+  const handle = createHealthHandler(source, extraRoutes);
   const server = createServer((req, res) => {
     void handle(req, res).then((handled) => {
       if (!handled) res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));

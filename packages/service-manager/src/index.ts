@@ -1,8 +1,10 @@
 import 'reflect-metadata';
 
-export { ServiceManager, type ServiceManagerOptions, type ShutdownHookOptions } from './service-manager.js';
+export { ServiceManager, type ServiceManagerOptions } from './service-manager.js';
+export type { ShutdownHookOptions } from './shutdown.js';
+export { SERVICE_STATES, type ServiceSnapshot, type ServiceSnapshotSource } from './metrics.js';
 export { createHealthHandler, serveHealth, type HealthServer, type HealthServerOptions } from './http.js';
-export { parseDuration, type Duration } from './duration.js';
+export { MAX_TIMER_MS, parseDuration, type Duration, type DurationBounds } from './duration.js';
 export {
   describeError,
   ServiceConfigError,
@@ -18,6 +20,7 @@ export type {
   HealthStatus,
   RestartPolicy,
   Service,
+  ServiceDependency,
   ServiceEvents,
   ServiceHealth,
   ServiceHealthEntry,

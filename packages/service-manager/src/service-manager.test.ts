@@ -1,3 +1,4 @@
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { inject, injectable } from './index.js';
 import { ServiceConfigError, ServiceDependencyError, ServiceStartError, ServiceTimeoutError } from './errors.js';
@@ -32,6 +33,12 @@ describe('register', () => {
     [{ name: 'a', useValue: service, startTimeout: 0 }, /service "a": startTimeout must be greater than 0/],
     [{ name: 'a', useValue: service, stopTimeout: 'soon' }, /stopTimeout/],
     [{ name: 'a', useValue: service, healthCheckInterval: Infinity }, /healthCheckInterval must be finite/],
+    // A timer cannot wait past 2^31-1 ms: Node would fire it every millisecond instead.
+    [{ name: 'a', useValue: service, healthCheckInterval: '30d' }, /healthCheckInterval must be at most 2147483647 ms/],
+    [{ name: 'a', useValue: service, stopTimeout: 2 ** 31 }, /stopTimeout must be at most 2147483647 ms/],
+    [{ name: 'a', useValue: service, restart: { maxRetries: 1, maxBackoff: '25d' } }, /restart.maxBackoff must be at most/],
+    [{ name: 'a', useValue: service, dependsOn: [{ name: 'b', optional: 'yes' }] }, /dependsOn\[0\].optional must be a boolean/],
+    [{ name: 'a', useValue: service, dependsOn: [{ optional: true }] }, /dependsOn\[0\] must be a service name/],
     [{ name: 'a', useValue: service, dependsOn: ['a'] }, /cannot depend on itself/],
     [{ name: 'a', useValue: service, dependsOn: 'b' }, /dependsOn must be an array/],
     [{ name: 'a', useValue: service, critical: 'yes' }, /critical must be a boolean/],
@@ -152,13 +159,76 @@ describe('startAll', () => {
     expect(manager.getState('db')).toBe('stopped');
   });
 
-  it('bounds a hung start by startTimeout and asks the service to stop', async () => {
-    const log: string[] = [];
-    const manager = managerWith(log, { slow: { behaviour: { start: 'hang' }, startTimeout: 50 } });
+  it('bounds a hung start by startTimeout and aborts it through its signal', async () => {
+    let signal: AbortSignal | undefined;
+    const manager = new ServiceManager().register({
+      name: 'slow',
+      startTimeout: 50,
+      useValue: { start: (s?: AbortSignal) => { signal = s; return new Promise<void>(() => undefined); }, stop() {} },
+    });
     const error = (await manager.startAll().catch((e: unknown) => e)) as ServiceStartError;
     expect(error.failures[0]!.error).toBeInstanceOf(ServiceTimeoutError);
     expect(error.message).toMatch(/start of "slow" did not finish within 50 ms/);
-    await vi.waitFor(() => { expect(log).toContain('stop:slow'); });
+    expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toBeInstanceOf(ServiceTimeoutError);
+  });
+
+  it('stops a start that finishes after its timeout: nothing reported failed keeps running (a real port)', async () => {
+    let server: Server | undefined;
+    let port = 0;
+    const listener = {
+      async start() {
+        await new Promise((resolve) => setTimeout(resolve, 150)); // longer than startTimeout, and ignores the signal
+        server = createServer((socket) => socket.end());
+        await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+        port = (server.address() as AddressInfo).port;
+      },
+      async stop() {
+        await new Promise<void>((resolve) => {
+          if (server?.listening) server.close(() => { resolve(); });
+          else resolve();
+        });
+      },
+    };
+    const manager = new ServiceManager().register({ name: 'listener', useValue: listener, startTimeout: 50, critical: false });
+    const report = await manager.startAll();
+    expect(report.failed).toEqual([{ name: 'listener', critical: false, error: expect.stringMatching(/did not finish within 50 ms/) as string }]);
+    await vi.waitFor(() => { expect(port).toBeGreaterThan(0); }, { timeout: 2000 });
+    await vi.waitFor(() => { expect(server?.listening).toBe(false); }, { timeout: 2000 });
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => { socket.destroy(); resolve(false); });
+      socket.once('error', () => { resolve(true); });
+    });
+    expect(refused).toBe(true);
+    expect(manager.getState('listener')).toBe('failed');
+  });
+
+  it('lets a retry start only after a late start was stopped, so two starts never overlap', async () => {
+    const log: string[] = [];
+    let running = 0;
+    let maxRunning = 0;
+    let attempt = 0;
+    const service = {
+      async start() {
+        attempt++;
+        log.push(`start ${attempt}`);
+        if (attempt === 1) await new Promise((resolve) => setTimeout(resolve, 200));
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+      },
+      async stop() {
+        log.push('stop');
+        running--;
+      },
+    };
+    const manager = new ServiceManager().register({ name: 's', useValue: service, startTimeout: 50, critical: false, restart: { maxRetries: 8, backoff: 20, maxBackoff: 100 } });
+    await manager.startAll();
+    await vi.waitFor(() => { expect(manager.getState('s')).toBe('running'); }, { timeout: 3000 });
+    // Retries that came while the first start was still finishing failed without calling start().
+    expect(log).toEqual(['start 1', 'stop', 'start 2']);
+    expect(maxRunning).toBe(1);
+    await manager.stopAll();
   });
 
   it('leaves the system degraded and running when a non-critical service fails', async () => {
@@ -180,6 +250,26 @@ describe('startAll', () => {
     expect(report.failed.map((f) => f.name).sort()).toEqual(['cache', 'prompts']);
     expect(report.failed.find((f) => f.name === 'prompts')!.error).toMatch(/its dependency "cache" is not running/);
     expect(log).not.toContain('start:prompts');
+  });
+
+  it('starts a service whose optional dependency failed or is not registered, and still orders stop', async () => {
+    const log: string[] = [];
+    const manager = new ServiceManager()
+      .register({ name: 'cache', useValue: new RecordingService('cache', log, { start: 'throw' }), critical: false })
+      .register({ name: 'db', useValue: new RecordingService('db', log) })
+      .register({ name: 'prompts', useValue: new RecordingService('prompts', log), dependsOn: [{ name: 'cache', optional: true }, { name: 'tracing', optional: true }, 'db'] });
+    const report = await manager.startAll();
+    expect(report.failed.map((f) => f.name)).toEqual(['cache']);
+    expect(manager.getState('prompts')).toBe('running');
+    expect(log.indexOf('start:prompts')).toBeGreaterThan(log.indexOf('start:cache'));
+
+    const ordered = new ServiceManager()
+      .register({ name: 'cache', useValue: new RecordingService('cache', log) })
+      .register({ name: 'prompts', useValue: new RecordingService('prompts', log), dependsOn: [{ name: 'cache', optional: true }] });
+    await ordered.startAll();
+    log.length = 0;
+    await ordered.stopAll();
+    expect(log).toEqual(['stop:prompts', 'stop:cache']);
   });
 
   it('leaves autoStart: false services alone unless something depends on them', async () => {

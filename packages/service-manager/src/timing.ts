@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from './duration.js';
 import { ServiceTimeoutError } from './errors.js';
 
 /**
@@ -11,7 +12,8 @@ export function withTimeout<T>(work: () => T | Promise<T>, ms: number, what: str
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       reject(new ServiceTimeoutError(`${what} did not finish within ${ms} ms`));
-    }, ms);
+      // Validated durations never exceed a timer's range; a raw number that does waits the longest a timer can.
+    }, Math.min(ms, MAX_TIMER_MS));
     timer.unref();
   });
   return Promise.race([running, timeout]).finally(() => {

@@ -12,11 +12,18 @@ export interface ServiceHealth {
 
 /** A lifecycle-managed service. */
 export interface Service {
-  start(): void | Promise<void>;
+  /**
+   * Starts the service. `signal` aborts when the start passes its `startTimeout`: stop the work
+   * under way. A start that resolves after its timeout anyway is stopped at once by the manager.
+   */
+  start(signal?: AbortSignal): void | Promise<void>;
   stop(): void | Promise<void>;
   /** Optional; a service without one is healthy while running. */
   healthCheck?(): ServiceHealth | Promise<ServiceHealth>;
 }
+
+/** A dependency: a service name, or `{ name, optional: true }` for one that may be missing or failed. */
+export type ServiceDependency = string | { name: string; optional?: boolean };
 
 export type ServiceState = 'registered' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -38,8 +45,13 @@ interface RegistrationBase {
   token?: InjectionToken;
   /** A critical service that fails to start fails `startAll()`. @default true */
   critical?: boolean;
-  /** Names of services that must be running before this one starts. @default [] */
-  dependsOn?: readonly string[];
+  /**
+   * Services this one uses: each starts first and stops after it. A name is a hard dependency
+   * (if it is not running, this one is not started); `{ name, optional: true }` only orders
+   * start and stop, so this one starts even if that one failed or is not registered.
+   * @default []
+   */
+  dependsOn?: readonly ServiceDependency[];
   /** Started by `startAll()`; otherwise only by `start(name)` or as a dependency. @default true */
   autoStart?: boolean;
   /** @default '30s' */
@@ -91,7 +103,7 @@ export interface ServiceHealthEntry {
 
 export interface SystemHealth {
   status: HealthStatus;
-  /** All critical services running. */
+  /** Every critical service is running and the status is not `unhealthy`: what `/readyz` answers 200 to. */
   ready: boolean;
   /** Not shutting down. */
   live: boolean;
