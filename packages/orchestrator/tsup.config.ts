@@ -1,11 +1,20 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  // The worker and the default runner are loaded by file into agent subprocesses.
-  entry: ['src/index.ts', 'src/agent-worker.ts', 'src/summary-runner.ts'],
-  format: ['esm'],
-  target: 'node20',
-  dts: { entry: ['src/index.ts', 'src/summary-runner.ts'] },
-  sourcemap: true,
-  clean: true,
-});
+export default defineConfig([
+  {
+    entry: { index: 'src/index.ts', 'summary-runner': 'src/summary-runner.ts' },
+    format: ['esm', 'cjs'],
+    target: 'node20',
+    dts: true,
+    sourcemap: true,
+    // import.meta.url (where the agent worker is) in the CommonJS build too.
+    shims: true,
+  },
+  {
+    // Loaded by file into each agent subprocess: ESM, like the runner modules it imports.
+    entry: { 'agent-worker': 'src/agent-worker.ts' },
+    format: ['esm'],
+    target: 'node20',
+    sourcemap: true,
+  },
+]);

@@ -1,10 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/contract.ts'],
-  format: ['esm'],
+  entry: { index: 'src/index.ts', contract: 'src/contract.ts' },
+  format: ['esm', 'cjs'],
   target: 'node20',
   dts: true,
   sourcemap: true,
-  clean: true,
 });

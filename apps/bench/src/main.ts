@@ -5,11 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { formatNs, table } from './harness.js';
 import { hitPathSuites, invalidationSuite, setSuite, type Suite } from './throughput.js';
 import { RedisProcess, redisServerAvailable } from '@pm/cache-core/testing';
-import { codec, coherence, outage, redisThroughput } from './redis.js';
+import { coherence, outage, redisThroughput } from './redis.js';
 import { watchLatency } from './watch-latency.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
-const SECTIONS = ['hit', 'set', 'invalidate', 'memory', 'watch', 'codec', 'redis'] as const;
+const SECTIONS = ['hit', 'set', 'invalidate', 'memory', 'watch', 'redis'] as const;
 const requested = process.argv.slice(2).filter((arg) => arg !== '--');
 const unknown = requested.filter((arg) => !(SECTIONS as readonly string[]).includes(arg));
 if (unknown.length > 0) {
@@ -82,11 +82,6 @@ if (selected('watch')) {
   console.log(table(['p50', 'p95', 'max'], [[`${latency.p50.toFixed(2)} ms`, `${latency.p95.toFixed(2)} ms`, `${latency.max.toFixed(2)} ms`]]));
 }
 
-if (selected('codec')) {
-  console.log(`\n### record format (msgpack + deflate where it pays)\n`);
-  console.log('Median of 15 rounds × 200 operations; "stored" is what L2 keeps, "raw" the same without compression.\n');
-  console.log(table(['payload', 'raw bytes', 'stored bytes', 'encode', 'encode, uncompressed', 'decode'], codec().map((r) => [r.payload, String(r.rawBytes), `${r.storedBytes} (${((r.storedBytes / r.rawBytes) * 100).toFixed(0)}%)`, `${r.encodeUs.toFixed(1)} µs`, `${r.encodeUncompressedUs.toFixed(1)} µs`, `${r.decodeUs.toFixed(1)} µs`])));
-}
 
 if (selected('redis')) {
   if (!(await redisServerAvailable())) {

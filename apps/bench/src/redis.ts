@@ -1,10 +1,11 @@
-import { decodeEntry, encodeEntry, RedisInvalidationBus, RedisStore, SharedPromptCache } from '@pm/cache-core';
+import { SharedPromptCache } from '@pm/cache-core';
+import { RedisInvalidationBus, RedisStore } from '@pm/cache-core/redis';
 import { RedisProcess } from '@pm/cache-core/testing';
 import { BentoCache, bentostore } from 'bentocache';
 import { memoryDriver } from 'bentocache/drivers/memory';
 import { redisDriver } from 'bentocache/drivers/redis';
-import { compare, consume, median, type Measurement } from './harness.js';
-import { makeProfile, makePrompt } from './workloads.js';
+import { compare, consume, type Measurement } from './harness.js';
+import { makePrompt } from './workloads.js';
 
 const percentile = (samples: number[], p: number): number => {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -179,35 +180,3 @@ export interface CodecRow {
   encodeUncompressedUs: number;
 }
 
-/** Size and time of the record format, with and without deflate, on typical payloads. */
-export function codec(): CodecRow[] {
-  const payloads: [string, unknown][] = [
-    ['prompt 512 B', makePrompt(1, 512)],
-    ['prompt 2 KB', makePrompt(2, 2048)],
-    ['prompt 8 KB', makePrompt(3, 8192)],
-    ['prompt 8 KB CJK', makePrompt(4, 4096, true)],
-    ['profile, 300 fields', makeProfile(5, 300)],
-  ];
-  const time = (fn: () => unknown) => {
-    const samples: number[] = [];
-    for (let round = 0; round < 15; round++) {
-      const start = performance.now();
-      for (let i = 0; i < 200; i++) consume(fn());
-      samples.push(((performance.now() - start) / 200) * 1000);
-    }
-    return median(samples);
-  };
-  return payloads.map(([payload, value]) => {
-    const entry = { value, expiresAt: Infinity };
-    const stored = encodeEntry(entry);
-    const raw = encodeEntry(entry, { compressAbove: Infinity });
-    return {
-      payload,
-      rawBytes: raw.length,
-      storedBytes: stored.length,
-      encodeUs: time(() => encodeEntry(entry)),
-      decodeUs: time(() => decodeEntry(stored)),
-      encodeUncompressedUs: time(() => encodeEntry(entry, { compressAbove: Infinity })),
-    };
-  });
-}

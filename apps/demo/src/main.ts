@@ -4,15 +4,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
-  FileStore,
-  RedisInvalidationBus,
-  RedisStore,
   registerCacheService,
   resolveCacheConfig,
   SHARED_PROMPT_CACHE,
   type SharedPromptCache,
   type SharedPromptCacheOptions,
 } from '@pm/cache-core';
+import { FileStore } from '@pm/cache-core/file';
+import { RedisInvalidationBus, RedisStore } from '@pm/cache-core/redis';
 import { ORCHESTRATOR_SERVICE_NAME, registerOrchestrator, type DelegationRequest, type PMOrchestrator } from '@pm/orchestrator';
 import { AgentPromptBuilder, registerPromptBuilder } from '@pm/prompt-builder';
 import { ServiceManager } from '@pm/service-manager';

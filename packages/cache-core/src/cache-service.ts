@@ -1,7 +1,7 @@
 import type { ServiceManager, RestartPolicy } from '@pm/service-manager';
 import type { Duration, Service, ServiceHealth } from '@pm/service-manager/contract';
 import type { SharedPromptCacheOptions } from './config.js';
-import { exportCacheMetrics } from './prometheus.js';
+import { exportCacheMetrics } from './stats/prometheus.js';
 import { SharedPromptCache } from './shared-prompt-cache.js';
 import { SHARED_PROMPT_CACHE } from './tokens.js';
 

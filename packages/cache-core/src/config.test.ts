@@ -75,6 +75,35 @@ describe('resolveOptions', () => {
     expect(() => resolveOptions(null as never)).toThrow(/options must be an object/);
   });
 
+  it('answers every malformed option with a CacheConfigError naming it, never a TypeError', () => {
+    const bad: [unknown, RegExp][] = [
+      [{ namespaces: { a: null } }, /namespaces\.a must be an object like \{ ttl: '10m' \}, got null/],
+      [{ namespaces: 'x' }, /namespaces must be an object .* got "x"/],
+      [{ namespaces: ['a'] }, /namespaces must be an object .* got an array/],
+      [{ namespaces: { a: { ttl: '1m', tll: 1 } } }, /namespaces\.a has an unknown setting "tll"/],
+      [{ logger: 5 }, /logger must be an object with debug, info, warn, error methods, got number/],
+      [{ logger: { info() {} } }, /logger must implement debug, info, warn, error \(missing debug, warn, error\)/],
+      [{ l2: 'redis://x' }, /l2 must be an object/],
+      [{ maxMemoryMb: 1e-9 }, /maxMemoryMb must be between/],
+      [[], /options must be an object, got an array/],
+    ];
+    for (const [options, message] of bad) {
+      expect(() => resolveOptions(options as never)).toThrow(CacheConfigError);
+      expect(() => resolveOptions(options as never)).toThrow(message);
+    }
+  });
+
+  it('bounds durations by what timers and Redis can hold, instead of misfiring', () => {
+    // A timer past 2^31-1 ms fires after 1 ms in Node; an interval would run the purge every millisecond.
+    expect(() => resolveOptions({ cleanupInterval: '30d' })).toThrow(/cleanupInterval must be at most 2147483647 ms/);
+    expect(() => resolveOptions({ tierTimeout: 2 ** 31 })).toThrow(/tierTimeout must be at most 2147483647 ms/);
+    // A TTL of 1e21 ms was accepted, then every L2 write of it failed.
+    expect(() => resolveOptions({ defaultTtl: 1e21 })).toThrow(/defaultTtl must be at most 100 years/);
+    expect(() => resolveOptions({ namespaces: { a: { ttl: '36600d' } } })).toThrow(/namespaces\.a\.ttl must be at most 100 years/);
+    expect(resolveOptions({ defaultTtl: Infinity }).defaultTtlMs).toBe(Infinity);
+    expect(resolveOptions({ defaultTtl: '36500d' }).defaultTtlMs).toBe(36500 * 86_400_000);
+  });
+
   it('gives equal configurations equal fingerprints, whatever the logger', () => {
     const noisy = { debug() {}, info() {}, warn() {}, error() {} };
     expect(resolveOptions({ defaultTtl: '1m' }).fingerprint).toBe(resolveOptions({ defaultTtl: 60_000, logger: noisy }).fingerprint);

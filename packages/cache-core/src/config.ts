@@ -1,8 +1,9 @@
 import { stableStringify } from './cache-key.js';
-import { parseDuration, type Duration } from './duration.js';
+import { parseTimer, parseTtl, type Duration } from './duration.js';
 import { CacheConfigError } from './errors.js';
 import { silentLogger, type Logger } from '@pm/service-manager/contract';
-import type { CacheStore, InvalidationBus } from './stores/cache-store.js';
+import type { InvalidationBus } from './bus/invalidation-bus.js';
+import type { CacheStore } from './stores/cache-store.js';
 
 /** Options of {@link SharedPromptCache}. */
 export interface SharedPromptCacheOptions {
@@ -28,10 +29,12 @@ export interface SharedPromptCacheOptions {
   tierTimeout?: Duration;
   /**
    * Distributed single-flight for `getOrCompute`: processes missing the same key take a lock in
-   * L2 (it must support `lock`) held at most this long, so one computes and the others wait for
-   * its value. @default off
+   * L2 held as a lease of this length, renewed while `compute` runs, so one process computes and
+   * the others wait for its value (woken by the bus). A holder that dies stops blocking the
+   * others when its lease lapses. `false` turns it off.
+   * @default '5s' with an L2 that can lock (RedisStore), else off
    */
-  distributedLock?: Duration;
+  distributedLock?: Duration | false;
 }
 
 /** Options after validation, in the units the cache works in. */
@@ -53,21 +56,47 @@ export interface ResolvedCacheOptions {
 }
 
 const MIB = 1024 * 1024;
+const DEFAULT_LOCK_LEASE = '5s';
 const KNOWN_OPTIONS = new Set(['maxEntries', 'maxMemoryMb', 'defaultTtl', 'cleanupInterval', 'enableMetrics', 'namespaces', 'logger', 'l2', 'bus', 'tierTimeout', 'distributedLock']);
-const STORE_METHODS = ['get', 'set', 'delete', 'invalidate', 'clear', 'health'] as const;
+const STORE_METHODS = ['get', 'set', 'delete', 'invalidate', 'invalidateTags', 'clear', 'health'] as const;
 const BUS_METHODS = ['connect', 'close', 'publish', 'subscribe'] as const;
+const LOGGER_METHODS = ['debug', 'info', 'warn', 'error'] as const;
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && [Object.prototype, null].includes(Object.getPrototypeOf(value) as object | null);
+
+/** `namespaces: { name: { ttl } }`, validated: each name and each settings object. */
+function resolveNamespaces(namespaces: unknown): Map<string, number> {
+  const ttls = new Map<string, number>();
+  if (namespaces === undefined) return ttls;
+  if (!isPlainObject(namespaces)) throw new CacheConfigError(`namespaces must be an object like { task_prompt: { ttl: '10m' } }, got ${describe(namespaces)}`);
+  for (const [name, settings] of Object.entries(namespaces)) {
+    if (name.length === 0 || name.includes(':')) {
+      throw new CacheConfigError(`namespace names are non-empty and contain no ':', got ${JSON.stringify(name)}`);
+    }
+    if (!isPlainObject(settings)) throw new CacheConfigError(`namespaces.${name} must be an object like { ttl: '10m' }, got ${describe(settings)}`);
+    for (const key of Object.keys(settings)) if (key !== 'ttl') throw new CacheConfigError(`namespaces.${name} has an unknown setting "${key}"; expected ttl`);
+    if (settings.ttl !== undefined) ttls.set(name, parseTtl(settings.ttl, `namespaces.${name}.ttl`));
+  }
+  return ttls;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'string' ? JSON.stringify(value) : typeof value;
+}
 
 function assertShape(value: unknown, methods: readonly string[], option: string): void {
-  const missing = methods.filter((m) => typeof (value as Record<string, unknown> | null)?.[m] !== 'function');
-  if (typeof value !== 'object' || value === null || missing.length > 0) {
-    throw new CacheConfigError(`${option} must implement ${methods.join(', ')}${missing.length > 0 && typeof value === 'object' && value !== null ? ` (missing ${missing.join(', ')})` : ''}`);
-  }
+  if (typeof value !== 'object' || value === null) throw new CacheConfigError(`${option} must be an object with ${methods.join(', ')} methods, got ${describe(value)}`);
+  const missing = methods.filter((m) => typeof (value as Record<string, unknown>)[m] !== 'function');
+  if (missing.length > 0) throw new CacheConfigError(`${option} must implement ${methods.join(', ')} (missing ${missing.join(', ')})`);
 }
 
 /** Validates options and fills in defaults; every problem is a {@link CacheConfigError}. */
 export function resolveOptions(options: SharedPromptCacheOptions = {}): ResolvedCacheOptions {
   const input: unknown = options;
-  if (typeof input !== 'object' || input === null) throw new CacheConfigError('options must be an object');
+  if (!isPlainObject(input)) throw new CacheConfigError(`options must be an object, got ${describe(input)}`);
   for (const name of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(name)) {
       throw new CacheConfigError(`unknown option "${name}"; expected one of ${[...KNOWN_OPTIONS].join(', ')}`);
@@ -81,26 +110,23 @@ export function resolveOptions(options: SharedPromptCacheOptions = {}): Resolved
   if (typeof maxMemoryMb !== 'number' || !Number.isFinite(maxMemoryMb) || maxMemoryMb <= 0) {
     throw new CacheConfigError(`maxMemoryMb must be a positive finite number, got ${String(maxMemoryMb)}`);
   }
-  const defaultTtlMs = parseDuration(options.defaultTtl ?? '30m', 'defaultTtl');
-  const cleanupIntervalMs = parseDuration(options.cleanupInterval ?? '5m', 'cleanupInterval');
-  if (!Number.isFinite(cleanupIntervalMs) || cleanupIntervalMs > 2 ** 31 - 1) {
-    throw new CacheConfigError(`cleanupInterval must be at most 24.8 days, got ${String(options.cleanupInterval)}`);
+  if (maxMemoryMb * MIB < 1024 || !Number.isSafeInteger(Math.floor(maxMemoryMb * MIB))) {
+    throw new CacheConfigError(`maxMemoryMb must be between 1 KiB (0.001) and ${Math.floor(Number.MAX_SAFE_INTEGER / MIB)} MiB, got ${String(maxMemoryMb)}`);
   }
+  const defaultTtlMs = parseTtl(options.defaultTtl ?? '30m', 'defaultTtl');
+  const cleanupIntervalMs = parseTimer(options.cleanupInterval ?? '5m', 'cleanupInterval');
   const enableMetrics = options.enableMetrics ?? true;
   if (typeof enableMetrics !== 'boolean') throw new CacheConfigError('enableMetrics must be a boolean');
-  const namespaceTtlMs = new Map<string, number>();
-  for (const [name, settings] of Object.entries(options.namespaces ?? {})) {
-    if (name.length === 0 || name.includes(':')) {
-      throw new CacheConfigError(`namespace names are non-empty and contain no ':', got ${JSON.stringify(name)}`);
-    }
-    if (settings.ttl !== undefined) namespaceTtlMs.set(name, parseDuration(settings.ttl, `namespaces.${name}.ttl`));
-  }
+  const namespaceTtlMs = resolveNamespaces(options.namespaces);
   const logger = options.logger ?? silentLogger;
+  assertShape(logger, LOGGER_METHODS, 'logger');
   if (options.l2 !== undefined) assertShape(options.l2, STORE_METHODS, 'l2');
   if (options.bus !== undefined) assertShape(options.bus, BUS_METHODS, 'bus');
-  const tierTimeoutMs = parseDuration(options.tierTimeout ?? '1s', 'tierTimeout');
-  const distributedLockMs = options.distributedLock === undefined ? undefined : parseDuration(options.distributedLock, 'distributedLock');
-  if (distributedLockMs !== undefined && options.l2?.lock === undefined) throw new CacheConfigError('distributedLock needs an l2 store that supports lock() (RedisStore)');
+  const tierTimeoutMs = parseTimer(options.tierTimeout ?? '1s', 'tierTimeout');
+  const canLock = typeof options.l2?.lock === 'function';
+  const lock = options.distributedLock ?? (canLock ? DEFAULT_LOCK_LEASE : false);
+  const distributedLockMs = lock === false ? undefined : parseTimer(lock, 'distributedLock');
+  if (distributedLockMs !== undefined && !canLock) throw new CacheConfigError('distributedLock needs an l2 store that supports lock() (RedisStore)');
   const resolved = {
     maxEntries,
     maxMemoryMb,

@@ -1,8 +1,14 @@
+/**
+ * `@pm/cache-core`: the shared prompt cache. This entry point loads no Redis code: the Redis
+ * tier and bus are in `@pm/cache-core/redis`, the file tier in `@pm/cache-core/file`, the
+ * driver conformance suite and the Redis test harness in `@pm/cache-core/testing`.
+ */
 export { SharedPromptCache } from './shared-prompt-cache.js';
 export { NamespacedCache } from './namespaced-cache.js';
 export { cacheConfigPresets, resolveCacheConfig, type CacheConfigPresetName, type SharedPromptCacheOptions } from './config.js';
-export { parseDuration, type Duration } from './duration.js';
+export { MAX_TTL_MS, parseDuration, type Duration } from './duration.js';
 export {
+  CacheAuthError,
   CacheConfigError,
   CacheEntryTooLargeError,
   CacheError,
@@ -10,19 +16,20 @@ export {
   CacheSerializationError,
   CacheStoreError,
   type CacheErrorCode,
+  type StoreFailure,
 } from './errors.js';
 export { makeCacheKey, stableStringify } from './cache-key.js';
+export { escapePattern } from './invalidation/pattern.js';
 export { cached, memoize, type MemoizeOptions } from './memoize.js';
-export { exportCacheMetrics, type CacheMetricsExporter, type CacheMetricsExporterOptions } from './prometheus.js';
+export { exportCacheMetrics, type CacheMetricsExporter, type CacheMetricsExporterOptions, type MetricsSource } from './stats/prometheus.js';
 export { resolveSharedPromptCache, SHARED_PROMPT_CACHE } from './tokens.js';
 export { CACHE_SERVICE_NAME, CacheService, registerCacheService, type RegisterCacheServiceOptions } from './cache-service.js';
 export { silentLogger, type Logger } from '@pm/service-manager/contract';
-export type { CacheStore, InvalidationBus, InvalidationMessage, StoredEntry } from './stores/cache-store.js';
-export { FileStore, type FileStoreOptions } from './stores/file-store.js';
-export { RedisStore, type RedisStoreOptions } from './stores/redis-store.js';
-export { RedisInvalidationBus, type RedisInvalidationBusOptions } from './stores/redis-invalidation-bus.js';
-export { decodeEntry, encodeEntry, FORMAT_VERSION, type CodecOptions } from './stores/codec.js';
-export type { BusMetrics, TierMetrics } from './tiers.js';
+export type { CacheStore, StoredEntry, StoreLease } from './stores/cache-store.js';
+export type { InvalidationBus, InvalidationHandlers, InvalidationMessage, InvalidationMessageType } from './bus/invalidation-bus.js';
+export type { BusMetrics } from './tiers/bus-tier.js';
+export type { ReplayMetrics } from './tiers/shared-tiers.js';
+export type { TierMetrics } from './tiers/store-tier.js';
 export type {
   CacheEntryInfo,
   CacheInfo,

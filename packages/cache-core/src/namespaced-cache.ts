@@ -1,6 +1,6 @@
 import { CacheConfigError } from './errors.js';
 import { assertKey } from './keys.js';
-import { compilePattern, escapePattern } from './pattern.js';
+import { compilePattern, escapePattern } from './invalidation/pattern.js';
 import type { SharedPromptCache } from './shared-prompt-cache.js';
 import type { GetOrComputeOptions, InvalidationCallback, MsetEntry, SetOptions } from './types.js';
 

@@ -1,5 +1,7 @@
 import type { Duration } from './duration.js';
-import type { BusMetrics, TierMetrics } from './tiers.js';
+import type { BusMetrics } from './tiers/bus-tier.js';
+import type { ReplayMetrics } from './tiers/shared-tiers.js';
+import type { TierMetrics } from './tiers/store-tier.js';
 
 /** Per-call write options. */
 export interface SetOptions {
@@ -7,6 +9,8 @@ export interface SetOptions {
   ttl?: Duration;
   /** Free-form data kept with the entry and shown by `getCacheInfo()`. */
   metadata?: Record<string, unknown>;
+  /** Tags for `invalidateTags()`: what the entry was built from (a file, a profile). */
+  tags?: readonly string[];
 }
 
 export interface GetOrComputeOptions {
@@ -16,18 +20,22 @@ export interface GetOrComputeOptions {
    * less than `grace` ago is returned instead of the error (and the failure is logged).
    */
   grace?: Duration;
+  /** Tags for `invalidateTags()`. */
+  tags?: readonly string[];
 }
 
 export interface MsetEntry {
   key: string;
   value: unknown;
   ttl?: Duration;
+  tags?: readonly string[];
 }
 
 export interface WarmItem {
   key: string;
   load: () => unknown;
   ttl?: Duration;
+  tags?: readonly string[];
 }
 
 export interface WarmOptions {
@@ -39,8 +47,10 @@ export interface WarmOptions {
 
 /** What an invalidation callback receives. */
 export interface InvalidationEvent {
-  /** The pattern passed to `invalidate()`. */
+  /** The pattern passed to `invalidate()`; `''` for `invalidateTags()` (see `tags`). */
   pattern: string;
+  /** The tags passed to `invalidateTags()`, for a tag invalidation. */
+  tags?: string[];
   /** The keys removed from L1. */
   keys: string[];
   count: number;
@@ -78,6 +88,8 @@ export interface CacheMetrics {
   expiredRemovals: number;
   /** Invalidation callbacks that threw. */
   callbackErrors: number;
+  /** Computed values returned but not cached, being larger than the whole byte budget. */
+  uncacheable: number;
   entryCount: number;
   sizeBytes: number;
   sizeMb: number;
@@ -88,8 +100,8 @@ export interface CacheMetrics {
   memoryPressure: boolean;
   /** Per namespace (text before the first `:`); `(none)` holds keys without one. */
   namespaces: Record<string, NamespaceMetrics>;
-  /** With an L2 store: its hits, misses, errors, skipped calls (circuit open) and availability. */
-  l2?: TierMetrics;
+  /** With an L2 store: its hits, misses, errors, skipped calls (circuit open), corruptions, availability and outage replays. */
+  l2?: TierMetrics & { replay: ReplayMetrics };
   /** With a bus: connection, messages and resyncs. */
   bus?: BusMetrics;
 }

@@ -8,9 +8,23 @@ export interface StoredEntry {
   prompt?: boolean;
   /** Identifies one write, so a reader can tell the value a notification announced from an older one. */
   version?: string;
+  /** Tags for `invalidateTags()`. */
+  tags?: string[];
 }
 
-/** A shared or persistent tier below L1. One file per driver; every driver passes the conformance suite. */
+/** A distributed lock held on a key: renewed while work runs, released when it is done. */
+export interface StoreLease {
+  /** Extends the lease to `ttlMs` from now; resolves false when it was lost (expired and taken). */
+  renew(ttlMs: number): Promise<boolean>;
+  /** Releases the lock if this lease still holds it. */
+  release(): Promise<void>;
+}
+
+/**
+ * A shared or persistent tier below L1 (one interface per extension point, as unstorage and
+ * bentocache define their drivers). One file per driver; every driver passes
+ * `describeStoreConformance` from `@pm/cache-core/testing`.
+ */
 export interface CacheStore {
   readonly name: string;
   get(key: string): Promise<StoredEntry | undefined>;
@@ -20,6 +34,8 @@ export interface CacheStore {
   mget?(keys: readonly string[]): Promise<(StoredEntry | undefined)[]>;
   /** Removes keys matching an fnmatch-style glob (the cache's own semantics); resolves how many. */
   invalidate(pattern: string): Promise<number>;
+  /** Removes every entry carrying any of `tags`; resolves how many. */
+  invalidateTags(tags: readonly string[]): Promise<number>;
   clear(): Promise<void>;
   connect?(): Promise<void>;
   close?(): Promise<void>;
@@ -28,30 +44,11 @@ export interface CacheStore {
   cleanup?(): Promise<number>;
   /** Store-specific figures for `pm-cache stats`. */
   stats?(): Promise<Record<string, number | string>>;
+  /** Records that did not decode (a miss each, never an error). */
+  readonly corruptions?: number;
   /**
-   * Tries to take a short lock for `key` (distributed single-flight); resolves a release
-   * function, or undefined when another process holds it.
+   * Tries to take a lock on `key` for `ttlMs` (distributed single-flight); resolves its lease,
+   * or undefined when another process holds it.
    */
-  lock?(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>;
-}
-
-/** What the bus carries between processes. */
-export type InvalidationMessage =
-  /** The keys changed (`versions[i]` is the new value's version) or were deleted (no versions). */
-  | { type: 'delete'; keys: string[]; versions?: string[] }
-  | { type: 'invalidate'; pattern: string }
-  | { type: 'clear' };
-
-/** Cross-process invalidation: every instance drops its L1 copies of what another one changed. */
-export interface InvalidationBus {
-  readonly name: string;
-  connect(): Promise<void>;
-  close(): Promise<void>;
-  publish(message: InvalidationMessage): Promise<void>;
-  /**
-   * `onMessage` gets messages of other instances (never this instance's own); `onReconnect`
-   * runs after the bus was down, when messages may have been missed.
-   */
-  subscribe(handlers: { onMessage: (message: InvalidationMessage) => void; onReconnect: () => void }): void;
-  readonly connected: boolean;
+  lock?(key: string, ttlMs: number): Promise<StoreLease | undefined>;
 }

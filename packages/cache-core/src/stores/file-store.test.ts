@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CacheStoreError } from '../errors.js';
-import { FileStore } from './file-store.js';
-import { describeStoreConformance } from './store-conformance.js';
+import { FILE_STORE_MARKER, FileStore } from './file-store.js';
+import { describeStoreConformance } from '../testing/store-conformance.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -24,7 +24,9 @@ async function newStore(options: ConstructorParameters<typeof FileStore>[0] = {}
 
 async function recordFiles(store: FileStore): Promise<string[]> {
   const files: string[] = [];
-  for (const shard of await readdir(store.dir)) for (const name of await readdir(path.join(store.dir, shard))) files.push(path.join(store.dir, shard, name));
+  for (const shard of await readdir(store.dir)) {
+    if (shard !== FILE_STORE_MARKER) for (const name of await readdir(path.join(store.dir, shard))) files.push(path.join(store.dir, shard, name));
+  }
   return files;
 }
 
@@ -71,8 +73,8 @@ describe('FileStore on disk', () => {
     const files = await recordFiles(store);
     const garbage = path.join(path.dirname(files[0]!), `${'0'.repeat(64)}.rec`);
     await writeFile(garbage, 'damaged');
-    const staleTemp = `${files[0]!}.123.abc.tmp`;
-    const freshTemp = `${files[0]!}.456.def.tmp`;
+    const staleTemp = `${files[0]!}.123.abc.1.tmp`;
+    const freshTemp = `${files[0]!}.456.def.2.tmp`;
     await writeFile(staleTemp, 'half written long ago');
     await writeFile(freshTemp, 'being written right now');
     const longAgo = new Date(Date.now() - 120_000);

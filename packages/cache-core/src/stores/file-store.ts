@@ -1,13 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { access, constants, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants, type Dirent } from 'node:fs';
+import { access, chmod, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { CacheStoreError } from '../errors.js';
-import { compilePattern } from '../pattern.js';
+import { CacheStoreError, quoteKey } from '../errors.js';
+import { compilePattern } from '../invalidation/pattern.js';
 import type { CacheStore, StoredEntry } from './cache-store.js';
-import { decodeEntry, encodeEntry, type CodecOptions } from './codec.js';
+import { decodeEntry, encodeEntry, FORMAT_VERSION, type CodecOptions } from './codec.js';
 
 export interface FileStoreOptions extends CodecOptions {
-  /** Where records live; created if missing. @default '.cache/prompts' */
+  /** Where records live; created (0700) if missing. It must be empty or already this store's. @default '.cache/prompts' */
   dir?: string;
   /** Largest record accepted, in bytes. @default 64 MiB */
   maxRecordBytes?: number;
@@ -19,23 +20,69 @@ export interface FileStoreOptions extends CodecOptions {
  * another key's.
  */
 const MAGIC = Buffer.from('PMF1');
+/** Records of any layout version start with this; another version is left alone, never deleted. */
+const MAGIC_FAMILY = Buffer.from('PMF');
+const HEADER_BYTES = MAGIC.length + 4;
 const CHECKSUM_BYTES = 32;
-const EXTENSION = '.rec';
+/** The file that says a directory belongs to a FileStore. */
+export const FILE_STORE_MARKER = '.pm-file-store';
+const SHARD_NAME = /^[0-9a-f]{2}$/;
+/** `tags/<sha256 of the tag>/<sha256 of the key>`: empty files, the FileStore's tag index. */
+const TAGS_DIR = 'tags';
+const HASH_NAME = /^[0-9a-f]{64}$/;
+const RECORD_NAME = /^[0-9a-f]{64}\.rec$/;
+const TEMP_NAME = /^[0-9a-f]{64}\.rec\.\d+\.[0-9a-f]+\.\d+\.tmp$/;
 /** Temp files older than this are leftovers of a crashed writer. */
 const STALE_TEMP_MS = 60_000;
+const RECORD_MODE = 0o600;
+const DIR_MODE = 0o700;
+/** Never follow a planted link; never block on a planted FIFO. */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 const sha256 = (data: Buffer | string): Buffer => createHash('sha256').update(data).digest();
+const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
+
+/** What a record file holds, as far as this build can tell. */
+type Parsed =
+  | { kind: 'entry'; entry: StoredEntry }
+  | { kind: 'corrupt' }
+  /** Another format version: a newer (or older) release's record, not ours to judge. */
+  | { kind: 'other-version' };
+
+interface Scan {
+  shards: string[];
+  /** Tag index directories, and the index files in them. */
+  tagDirs: string[];
+  tagFiles: string[];
+  records: string[];
+  temps: string[];
+  /** Entries a FileStore did not write, relative to the directory. */
+  foreign: string[];
+}
 
 /**
- * A persistent tier shared by the processes of one host. File names are hashes of keys (a key
- * can never name a path); writes are atomic (temp file + rename); every record carries a
- * checksum, so a torn or corrupted file is a miss, is removed and is counted.
+ * A persistent tier shared by the processes of one host.
+ *
+ * It **owns its directory**: it marks an empty (or new) directory as its own on first use and
+ * refuses a directory holding anything else, so pointing it at a project folder is an error,
+ * never a wipe. It only ever removes its own record and temp files. It never follows a symlink:
+ * a planted link reads as a miss and is replaced, not written through. Records are 0600 and
+ * directories 0700. File names are hashes of keys (a key can never name a path); writes are
+ * atomic (temp file + rename); every record carries a checksum, so a torn or corrupted file is a
+ * miss, is removed and is counted. A record of another format version is a miss and is left in
+ * place: during a rolling upgrade old readers must not delete the new release's records.
  */
 export class FileStore implements CacheStore {
   readonly name = 'file';
+  /** The directory as configured (resolved to an absolute path). */
   readonly dir: string;
   readonly #maxRecordBytes: number;
   readonly #codec: CodecOptions;
+  /** Set once the directory is known to be ours; its real path. */
+  #ready: Promise<string> | undefined;
+  readonly #tempPrefix = `${process.pid}.${randomBytes(4).toString('hex')}`;
+  #tempCounter = 0;
   #corruptions = 0;
 
   constructor(options: FileStoreOptions = {}) {
@@ -49,30 +96,29 @@ export class FileStore implements CacheStore {
     return this.#corruptions;
   }
 
+  /** Claims the directory (creating and marking it if new or empty). @throws CacheStoreError when it holds foreign files */
   async connect(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await this.#root();
   }
 
   async get(key: string): Promise<StoredEntry | undefined> {
-    const file = this.#fileOf(key);
-    let record: Buffer;
-    try {
-      record = await readFile(file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new CacheStoreError(`cannot read ${file}`, { cause: error });
-    }
-    const entry = this.#parse(record, key);
-    if (entry === undefined) {
+    const root = await this.#root();
+    const { shard, file } = this.#locate(root, key);
+    if (!(await isRealDirectory(shard))) return undefined;
+    const record = await readRecord(file);
+    if (record === undefined) return undefined;
+    const parsed = this.#parse(record, key);
+    if (parsed.kind === 'other-version') return undefined;
+    if (parsed.kind === 'corrupt') {
       this.#corruptions++;
       await unlink(file).catch(() => undefined);
       return undefined;
     }
-    if (entry.expiresAt <= Date.now()) {
+    if (parsed.entry.expiresAt <= Date.now()) {
       await unlink(file).catch(() => undefined);
       return undefined;
     }
-    return entry;
+    return parsed.entry;
   }
 
   async mget(keys: readonly string[]): Promise<(StoredEntry | undefined)[]> {
@@ -81,72 +127,127 @@ export class FileStore implements CacheStore {
 
   async set(key: string, entry: StoredEntry): Promise<void> {
     const keyBytes = Buffer.from(key, 'utf8');
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(keyBytes.length);
-    const body = Buffer.concat([MAGIC, length, keyBytes, encodeEntry(entry, this.#codec)]);
+    const header = Buffer.alloc(HEADER_BYTES);
+    MAGIC.copy(header);
+    header.writeUInt32BE(keyBytes.length, MAGIC.length);
+    const body = Buffer.concat([header, keyBytes, encodeEntry(entry, this.#codec)]);
     if (body.length + CHECKSUM_BYTES > this.#maxRecordBytes) {
-      throw new CacheStoreError(`entry "${key.slice(0, 200)}" needs ${body.length + CHECKSUM_BYTES} bytes, more than maxRecordBytes (${this.#maxRecordBytes})`);
+      throw new CacheStoreError(`entry ${quoteKey(key)} needs ${body.length + CHECKSUM_BYTES} bytes, more than maxRecordBytes (${this.#maxRecordBytes})`, { reason: 'refused' });
     }
-    const file = this.#fileOf(key);
-    await mkdir(path.dirname(file), { recursive: true });
-    // A reader sees the old record or the new one, never half of one.
-    const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    const root = await this.#root();
+    const { shard, file, hash } = this.#locate(root, key);
+    // The tag index first: a record that is written but not indexed could never be invalidated by tag.
+    if (entry.tags !== undefined && entry.tags.length > 0) await this.#index(root, hash, entry.tags);
+    await this.#ensureDirectory(shard);
+    // A reader sees the old record or the new one, never half of one. The rename replaces a
+    // planted symlink at `file` itself; it never writes through it.
+    const temp = `${file}.${this.#tempPrefix}.${this.#tempCounter++}.tmp`;
     try {
-      await writeFile(temp, Buffer.concat([body, sha256(body)]));
+      const handle = await open(temp, CREATE_FLAGS, RECORD_MODE);
+      try {
+        await handle.writeFile(Buffer.concat([body, sha256(body)]));
+      } finally {
+        await handle.close();
+      }
       await rename(temp, file);
     } catch (error) {
       await unlink(temp).catch(() => undefined);
-      throw new CacheStoreError(`cannot write ${file}`, { cause: error });
+      const full = errno(error) === 'ENOSPC' || errno(error) === 'EDQUOT';
+      throw new CacheStoreError(`cannot write the record of ${quoteKey(key)} in ${this.dir}: ${(error as Error).message}`, { cause: error, reason: full ? 'refused' : 'failed' });
     }
   }
 
   async delete(key: string): Promise<boolean> {
+    const root = await this.#root();
+    const { shard, file } = this.#locate(root, key);
+    if (!(await isRealDirectory(shard))) return false;
+    const info = await lstat(file).catch(() => undefined);
+    // Only a record file is ours to remove; a planted link or directory is left alone.
+    if (!info?.isFile()) return false;
     try {
-      await unlink(this.#fileOf(key));
+      await unlink(file);
       return true;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw new CacheStoreError(`cannot delete the record of "${key.slice(0, 200)}"`, { cause: error });
+      if (errno(error) === 'ENOENT') return false;
+      throw new CacheStoreError(`cannot delete the record of ${quoteKey(key)}: ${(error as Error).message}`, { cause: error });
     }
   }
 
   async invalidate(pattern: string): Promise<number> {
     const matcher = compilePattern(pattern);
+    const { records } = await this.#scan();
     let removed = 0;
-    await this.#eachRecord(async (file, record) => {
+    for (const file of records) {
+      const record = await readRecord(file);
       const key = record === undefined ? undefined : readKey(record);
-      if (key !== undefined && matcher.matches(key) && (await unlink(file).then(() => true, () => false))) removed++;
-    });
+      if (key !== undefined && matcher.matches(key) && (await removeFile(file))) removed++;
+    }
     return removed;
   }
 
-  async clear(): Promise<void> {
-    const entries = await readdir(this.dir).catch(() => [] as string[]);
-    await Promise.all(entries.map((name) => rm(path.join(this.dir, name), { recursive: true, force: true })));
+  async invalidateTags(tags: readonly string[]): Promise<number> {
+    const root = await this.#root();
+    let removed = 0;
+    if (!(await isRealDirectory(path.join(root, TAGS_DIR)))) return 0;
+    for (const tag of new Set(tags)) {
+      const dir = path.join(root, TAGS_DIR, sha256(tag).toString('hex'));
+      if (!(await isRealDirectory(dir))) continue;
+      for (const name of await readdir(dir)) {
+        if (!HASH_NAME.test(name)) continue;
+        const record = path.join(root, name.slice(0, 2), `${name}.rec`);
+        if ((await lstat(record).catch(() => undefined))?.isFile() === true && (await removeFile(record))) removed++;
+        await removeFile(path.join(dir, name));
+      }
+      await rmdir(dir).catch(() => undefined); // a key tagged meanwhile keeps it
+    }
+    return removed;
   }
 
-  /** Removes expired and damaged records and leftover temp files; resolves how many. */
+  /**
+   * Removes every record of this store. A directory that holds anything else is left untouched:
+   * that is a {@link CacheStoreError} naming what was found, never a wipe.
+   */
+  async clear(): Promise<void> {
+    const { shards, records, temps, foreign, tagDirs, tagFiles: scanTagFiles } = await this.#scan();
+    if (foreign.length > 0) {
+      throw new CacheStoreError(`refusing to clear ${this.dir}: it also holds files a FileStore did not write (${describeForeign(foreign)}); nothing was removed`);
+    }
+    for (const file of [...records, ...temps, ...scanTagFiles]) await removeFile(file);
+    for (const dir of [...shards, ...tagDirs]) await rmdir(dir).catch(() => undefined); // a directory a writer just refilled stays
+  }
+
+  /** Removes expired and damaged records and leftover temp files; resolves how many. Foreign files and other versions' records are left alone. */
   async cleanup(): Promise<number> {
+    const { records, temps, tagFiles } = await this.#scan();
     let removed = 0;
     const now = Date.now();
-    await this.#eachRecord(async (file, record) => {
-      const key = record === undefined ? undefined : readKey(record);
-      const entry = record === undefined || key === undefined ? undefined : this.#parse(record, key);
-      if (entry !== undefined && entry.expiresAt > now) return;
-      if (entry === undefined) this.#corruptions++;
-      if (await unlink(file).then(() => true, () => false)) removed++;
-    }, async (temp) => {
+    for (const file of records) {
+      const record = await readRecord(file);
+      if (record === undefined) continue;
+      const key = readKey(record);
+      const parsed: Parsed = key === undefined ? classifyHeaderless(record) : this.#parse(record, key);
+      if (parsed.kind === 'other-version' || (parsed.kind === 'entry' && parsed.entry.expiresAt > now)) continue;
+      if (parsed.kind === 'corrupt') this.#corruptions++;
+      if (await removeFile(file)) removed++;
+    }
+    for (const temp of temps) {
       const info = await stat(temp).catch(() => undefined);
-      if (info !== undefined && now - info.mtimeMs > STALE_TEMP_MS && (await unlink(temp).then(() => true, () => false))) removed++;
-    });
+      if (info !== undefined && now - info.mtimeMs > STALE_TEMP_MS && (await removeFile(temp))) removed++;
+    }
+    // Index entries of records that are gone.
+    const root = await this.#root();
+    for (const file of tagFiles) {
+      const name = path.basename(file);
+      if ((await lstat(path.join(root, name.slice(0, 2), `${name}.rec`)).catch(() => undefined)) === undefined) await removeFile(file);
+    }
     return removed;
   }
 
   async health(): Promise<{ ok: boolean; latencyMs?: number; error?: string }> {
     const start = performance.now();
     try {
-      await mkdir(this.dir, { recursive: true });
-      await access(this.dir, constants.R_OK | constants.W_OK);
+      const root = await this.#root();
+      await access(root, constants.R_OK | constants.W_OK | constants.X_OK);
       return { ok: true, latencyMs: performance.now() - start };
     } catch (error) {
       return { ok: false, error: (error as Error).message };
@@ -154,50 +255,184 @@ export class FileStore implements CacheStore {
   }
 
   async stats(): Promise<Record<string, number | string>> {
-    let records = 0;
+    const { records, foreign } = await this.#scan();
     let bytes = 0;
-    await this.#eachRecord(async (_file, record) => {
-      records++;
-      bytes += record?.length ?? 0;
+    for (const file of records) bytes += (await stat(file).catch(() => undefined))?.size ?? 0;
+    return { store: 'file', dir: this.dir, records: records.length, bytes, corruptions: this.#corruptions, foreignFiles: foreign.length };
+  }
+
+  /** The directory's real path, once it is known to be this store's; claims it on first use. */
+  #root(): Promise<string> {
+    this.#ready ??= this.#claim().catch((error: unknown) => {
+      // A later call tries again (the operator may fix the directory).
+      this.#ready = undefined;
+      throw error;
     });
-    return { store: 'file', dir: this.dir, records, bytes, corruptions: this.#corruptions };
+    return this.#ready;
   }
 
-  #fileOf(key: string): string {
-    const hash = sha256(key).toString('hex');
-    return path.join(this.dir, hash.slice(0, 2), hash + EXTENSION);
-  }
-
-  /** The entry in a record, or undefined when the record is torn, corrupted or not this key's. */
-  #parse(record: Buffer, key: string): StoredEntry | undefined {
-    if (record.length < MAGIC.length + 4 + CHECKSUM_BYTES || !record.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
-    const body = record.subarray(0, record.length - CHECKSUM_BYTES);
-    if (!sha256(body).equals(record.subarray(record.length - CHECKSUM_BYTES))) return undefined;
-    if (readKey(record) !== key) return undefined;
+  async #claim(): Promise<string> {
     try {
-      return decodeEntry(body.subarray(MAGIC.length + 4 + body.readUInt32BE(MAGIC.length)));
-    } catch {
-      return undefined;
+      await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
+      const root = await realpath(this.dir);
+      if (!(await lstat(root)).isDirectory()) throw new CacheStoreError(`${this.dir} is not a directory`);
+      const marker = await lstat(path.join(root, FILE_STORE_MARKER)).catch(() => undefined);
+      if (marker?.isFile() === true) return root;
+      if (marker !== undefined) throw new CacheStoreError(`${path.join(this.dir, FILE_STORE_MARKER)} is not a regular file; refusing to use ${this.dir}`);
+      const { foreign } = await scanDirectory(root);
+      if (foreign.length > 0) {
+        throw new CacheStoreError(`refusing to use ${this.dir}: it holds files a FileStore did not write (${describeForeign(foreign)}). Point the store at an empty or new directory.`);
+      }
+      // Empty, or records of a FileStore from before markers: ours from now on, and private.
+      await chmod(root, DIR_MODE);
+      const handle = await open(path.join(root, FILE_STORE_MARKER), CREATE_FLAGS, RECORD_MODE).catch((error: unknown) => {
+        if (errno(error) === 'EEXIST') return undefined; // another process claimed it first
+        throw error;
+      });
+      await handle?.writeFile(`@pm/cache-core FileStore records (format ${FORMAT_VERSION}). Only records are ever removed from here.\n`);
+      await handle?.close();
+      return root;
+    } catch (error) {
+      if (error instanceof CacheStoreError) throw error;
+      throw new CacheStoreError(`cannot use ${this.dir}: ${(error as Error).message}`, { cause: error });
     }
   }
 
-  async #eachRecord(onRecord: (file: string, record: Buffer | undefined) => Promise<void>, onTemp?: (file: string) => Promise<void>): Promise<void> {
-    const shards = await readdir(this.dir).catch(() => [] as string[]);
-    for (const shard of shards) {
-      const names = await readdir(path.join(this.dir, shard)).catch(() => [] as string[]);
-      for (const name of names) {
-        const file = path.join(this.dir, shard, name);
-        if (name.endsWith('.tmp')) await onTemp?.(file);
-        else if (name.endsWith(EXTENSION)) await onRecord(file, await readFile(file).catch(() => undefined));
-      }
+  #locate(root: string, key: string): { shard: string; file: string; hash: string } {
+    const hash = sha256(key).toString('hex');
+    const shard = path.join(root, hash.slice(0, 2));
+    return { shard, file: path.join(shard, `${hash}.rec`), hash };
+  }
+
+  /** Records `keyHash` under each tag: an empty file per (tag, key), created without following links. */
+  async #index(root: string, keyHash: string, tags: readonly string[]): Promise<void> {
+    await this.#ensureDirectory(path.join(root, TAGS_DIR));
+    for (const tag of tags) {
+      const dir = path.join(root, TAGS_DIR, sha256(tag).toString('hex'));
+      await this.#ensureDirectory(dir);
+      const handle = await open(path.join(dir, keyHash), CREATE_FLAGS, RECORD_MODE).catch((error: unknown) => {
+        if (errno(error) === 'EEXIST') return undefined;
+        throw new CacheStoreError(`cannot index a tag in ${this.dir}: ${(error as Error).message}`, { cause: error });
+      });
+      await handle?.close();
     }
+  }
+
+  /** A real directory of ours (a shard, the tag index): created 0700 if missing; a planted symlink in its place is replaced. */
+  async #ensureDirectory(dir: string): Promise<void> {
+    const info = await lstat(dir).catch(() => undefined);
+    if (info?.isDirectory() === true) return;
+    if (info?.isSymbolicLink() === true) await unlink(dir);
+    else if (info !== undefined) throw new CacheStoreError(`${dir} is not a directory a FileStore made; refusing to write there`);
+    await mkdir(dir, { mode: DIR_MODE }).catch((error: unknown) => {
+      if (errno(error) !== 'EEXIST') throw error;
+    });
+  }
+
+  #parse(record: Buffer, key: string): Parsed {
+    if (!record.subarray(0, MAGIC.length).equals(MAGIC)) return classifyHeaderless(record);
+    if (record.length < HEADER_BYTES + CHECKSUM_BYTES) return { kind: 'corrupt' };
+    const body = record.subarray(0, record.length - CHECKSUM_BYTES);
+    if (!sha256(body).equals(record.subarray(record.length - CHECKSUM_BYTES))) return { kind: 'corrupt' };
+    if (readKey(record) !== key) return { kind: 'corrupt' };
+    const encoded = body.subarray(HEADER_BYTES + body.readUInt32BE(MAGIC.length));
+    if (encoded[0] !== FORMAT_VERSION) return { kind: 'other-version' };
+    try {
+      return { kind: 'entry', entry: decodeEntry(encoded) };
+    } catch {
+      return { kind: 'corrupt' };
+    }
+  }
+
+  async #scan(): Promise<Scan> {
+    return scanDirectory(await this.#root());
   }
 }
 
-/** The key stored in a record's header, or undefined if the header is damaged. */
+/** A record whose header is not this version's: another version's (left alone), or damage. */
+function classifyHeaderless(record: Buffer): Parsed {
+  const family = record.subarray(0, MAGIC_FAMILY.length).equals(MAGIC_FAMILY) && record.length > MAGIC.length;
+  return family && !record.subarray(0, MAGIC.length).equals(MAGIC) ? { kind: 'other-version' } : { kind: 'corrupt' };
+}
+
+/** Every record, temp and foreign entry, without following any link. */
+async function scanDirectory(root: string): Promise<Scan> {
+  const scan: Scan = { shards: [], tagDirs: [], tagFiles: [], records: [], temps: [], foreign: [] };
+  const list = async (dir: string): Promise<Dirent[]> => readdir(dir, { withFileTypes: true }).catch((error: unknown) => {
+    if (errno(error) === 'ENOENT') return [];
+    throw error;
+  });
+  for (const shard of await list(root)) {
+    if (shard.name === FILE_STORE_MARKER) continue;
+    if (shard.name === TAGS_DIR && shard.isDirectory()) {
+      await scanTags(path.join(root, TAGS_DIR), scan, list);
+      continue;
+    }
+    // A symlink is not a directory here: it is never descended into.
+    if (!shard.isDirectory() || !SHARD_NAME.test(shard.name)) {
+      scan.foreign.push(shard.name);
+      continue;
+    }
+    scan.shards.push(path.join(root, shard.name));
+    for (const entry of await list(path.join(root, shard.name))) {
+      const file = path.join(root, shard.name, entry.name);
+      if (entry.isFile() && RECORD_NAME.test(entry.name)) scan.records.push(file);
+      else if (entry.isFile() && TEMP_NAME.test(entry.name)) scan.temps.push(file);
+      else scan.foreign.push(`${shard.name}/${entry.name}`);
+    }
+  }
+  return scan;
+}
+
+async function scanTags(dir: string, scan: Scan, list: (dir: string) => Promise<Dirent[]>): Promise<void> {
+  for (const tag of await list(dir)) {
+    if (!tag.isDirectory() || !HASH_NAME.test(tag.name)) {
+      scan.foreign.push(`${TAGS_DIR}/${tag.name}`);
+      continue;
+    }
+    scan.tagDirs.push(path.join(dir, tag.name));
+    for (const entry of await list(path.join(dir, tag.name))) {
+      if (entry.isFile() && HASH_NAME.test(entry.name)) scan.tagFiles.push(path.join(dir, tag.name, entry.name));
+      else scan.foreign.push(`${TAGS_DIR}/${tag.name}/${entry.name}`);
+    }
+  }
+  scan.tagDirs.push(dir);
+}
+
+function describeForeign(foreign: readonly string[]): string {
+  return `${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''}`;
+}
+
+async function isRealDirectory(dir: string): Promise<boolean> {
+  return (await lstat(dir).catch(() => undefined))?.isDirectory() === true;
+}
+
+/** A record file's bytes; undefined when it is missing, a link, or not a regular file. */
+async function readRecord(file: string): Promise<Buffer | undefined> {
+  let handle;
+  try {
+    handle = await open(file, READ_FLAGS);
+  } catch (error) {
+    // ENOENT: no record. ELOOP: a planted symlink, never followed.
+    if (errno(error) === 'ENOENT' || errno(error) === 'ELOOP') return undefined;
+    throw new CacheStoreError(`cannot read ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return undefined;
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function removeFile(file: string): Promise<boolean> {
+  return unlink(file).then(() => true, () => false);
+}
+
+/** The key stored in a record's header, or undefined if the header is not this version's or is damaged. */
 function readKey(record: Buffer): string | undefined {
-  if (record.length < MAGIC.length + 4 || !record.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  if (record.length < HEADER_BYTES || !record.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
   const length = record.readUInt32BE(MAGIC.length);
-  if (MAGIC.length + 4 + length > record.length) return undefined;
-  return record.toString('utf8', MAGIC.length + 4, MAGIC.length + 4 + length);
+  if (HEADER_BYTES + length > record.length) return undefined;
+  return record.toString('utf8', HEADER_BYTES, HEADER_BYTES + length);
 }

@@ -1,62 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
-import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
-import { CacheStoreError } from '../errors.js';
-import { compilePattern } from '../pattern.js';
-import type { CacheStore, StoredEntry } from './cache-store.js';
-import { decodeEntry, encodeEntry, type CodecOptions } from './codec.js';
+import type { Cluster, Redis } from 'ioredis';
+import { CacheStoreError, quoteKey } from '../errors.js';
+import { compilePattern } from '../invalidation/pattern.js';
+import type { CacheStore, StoredEntry, StoreLease } from './cache-store.js';
+import { decodeEntry, encodeEntry, FORMAT_VERSION, type CodecOptions } from './codec.js';
+import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 
-export interface RedisStoreOptions extends CodecOptions {
-  /** `redis://host:port/db`; ignored when `client` or `clusterNodes` is given. @default 'redis://127.0.0.1:6379' */
-  url?: string;
-  /** Redis Cluster seed nodes. */
-  clusterNodes?: ClusterNode[];
-  /** An ioredis client (standalone or Cluster) you own; the store will not close it. */
-  client?: Redis | Cluster;
+export interface RedisStoreOptions extends CodecOptions, RedisConnectionOptions {
   /** Prefix of every key this store writes. @default 'pm:' */
   keyPrefix?: string;
-  /** Bound on one command; nothing waits longer, nothing queues while disconnected. @default 500 */
-  commandTimeoutMs?: number;
   /** Largest record accepted, in bytes. @default 64 MiB */
   maxRecordBytes?: number;
 }
 
-/** Connection settings that bound every command in time and queue nothing while Redis is down. */
-export function boundedRedisOptions(commandTimeoutMs: number): RedisOptions {
-  return {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    commandTimeout: commandTimeoutMs,
-    connectTimeout: Math.max(1000, commandTimeoutMs),
-    maxRetriesPerRequest: 1,
-    // Reconnect forever, backing off to 1 s, so a returning Redis is found within a second.
-    retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 1000),
-  };
-}
-
-/** Whether a client in this ioredis status must be told to connect (it is neither connecting nor connected). */
-export function needsConnect(status: string): boolean {
-  return !['connecting', 'connect', 'ready', 'reconnecting'].includes(status);
-}
-
-/**
- * Disconnects and resolves once the client has really ended (its status lags behind
- * disconnect()), or after a second at most: a client that never connected may never say 'end'.
- */
-export async function closeClient(client: Redis | Cluster): Promise<void> {
-  if (client.status === 'end' || client.status === 'wait') return;
-  let timer: NodeJS.Timeout | undefined;
-  const ended = new Promise<void>((resolve) => {
-    client.once('end', () => { resolve(); });
-    timer = setTimeout(resolve, 1000);
-  });
-  client.disconnect();
-  if ((client.status as string) !== 'end') await ended;
-  clearTimeout(timer);
-}
-
 const UNLINK_BATCH = 500;
 const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const RENEW_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+/**
+ * Tag sets and locks live beside the data under `<prefix>\xff...`: data keys are UTF-8 and never
+ * hold the byte 0xFF, so no user key can collide with them.
+ */
+const META = Buffer.from([0xff]);
 const REDIS_GLOB = /[*?[\]\\]/g;
 
 /**
@@ -64,56 +29,49 @@ const REDIS_GLOB = /[*?[\]\\]/g;
  * per-command timeouts, and the same client bentocache uses). Values are msgpack with a format
  * version, deflated where it pays; Redis keeps the TTL; invalidation SCANs (never KEYS) every
  * master and UNLINKs in batches grouped by slot; `mget` is one MGET per slot.
+ *
+ * A record that does not decode is a miss, counted in `corruptions`, never an error: one bad
+ * record must not make the whole tier look down. A record of another format version is a miss
+ * and is left alone (a rolling upgrade). Errors say whether Redis refused the credentials or
+ * did not answer, and never contain a password.
  */
 export class RedisStore implements CacheStore {
   readonly name = 'redis';
   readonly keyPrefix: string;
-  readonly #client: Redis | Cluster;
-  readonly #owned: boolean;
+  readonly connection: RedisConnection;
   readonly #codec: CodecOptions;
   readonly #maxRecordBytes: number;
+  readonly #prefixBytes: Buffer;
+  #corruptions = 0;
 
   constructor(options: RedisStoreOptions = {}) {
     this.keyPrefix = options.keyPrefix ?? 'pm:';
-    const timeout = options.commandTimeoutMs ?? 500;
+    this.#prefixBytes = Buffer.from(this.keyPrefix, 'utf8');
     this.#maxRecordBytes = options.maxRecordBytes ?? 64 * 1024 * 1024;
     this.#codec = { ...(options.compressAbove === undefined ? {} : { compressAbove: options.compressAbove }) };
-    if (options.client !== undefined) {
-      this.#client = options.client;
-      this.#owned = false;
-    } else if (options.clusterNodes !== undefined) {
-      this.#client = new Cluster(options.clusterNodes, { lazyConnect: true, enableOfflineQueue: false, redisOptions: boundedRedisOptions(timeout), clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 1000) });
-      this.#owned = true;
-    } else {
-      this.#client = new Redis(options.url ?? 'redis://127.0.0.1:6379', boundedRedisOptions(timeout));
-      this.#owned = true;
-    }
-    // ioredis reports connection errors as events; the tier's health and breaker track them.
-    this.#client.on('error', () => undefined);
+    this.connection = new RedisConnection(options);
   }
 
   get client(): Redis | Cluster {
-    return this.#client;
+    return this.connection.client;
+  }
+
+  /** Records that did not decode since this store was created. */
+  get corruptions(): number {
+    return this.#corruptions;
   }
 
   async connect(): Promise<void> {
-    // Connect unless already under way: 'wait' (lazyConnect) or closed by close(), so that
-    // start() after stop() reconnects.
-    if (!needsConnect(this.#client.status)) return;
-    try {
-      await this.#client.connect();
-    } catch (error) {
-      throw new CacheStoreError(`cannot connect to Redis: ${(error as Error).message}`, { cause: error });
-    }
+    await this.connection.connect();
   }
 
   async close(): Promise<void> {
-    if (this.#owned) await closeClient(this.#client);
+    await this.connection.close();
   }
 
   async get(key: string): Promise<StoredEntry | undefined> {
-    const record = await this.#client.getBuffer(this.keyPrefix + key);
-    return record === null ? undefined : this.#decode(record, key);
+    const record = await this.#run('read from', () => this.client.getBuffer(this.keyPrefix + key));
+    return record === null ? undefined : this.#decode(record);
   }
 
   async mget(keys: readonly string[]): Promise<(StoredEntry | undefined)[]> {
@@ -122,10 +80,10 @@ export class RedisStore implements CacheStore {
     const items = keys.map((key, index) => ({ key, index }));
     await Promise.all(
       [...this.#bySlot(items, (item) => this.keyPrefix + item.key).values()].map(async (group) => {
-        const records = await this.#client.mgetBuffer(...group.map((item) => this.keyPrefix + item.key));
-        group.forEach(({ key, index }, j) => {
+        const records = await this.#run('read from', () => this.client.mgetBuffer(...group.map((item) => this.keyPrefix + item.key)));
+        group.forEach(({ index }, j) => {
           const record = records[j];
-          results[index] = record === null || record === undefined ? undefined : this.#decode(record, key);
+          results[index] = record === null || record === undefined ? undefined : this.#decode(record);
         });
       }),
     );
@@ -135,98 +93,153 @@ export class RedisStore implements CacheStore {
   async set(key: string, entry: StoredEntry): Promise<void> {
     const record = encodeEntry(entry, this.#codec);
     if (record.length > this.#maxRecordBytes) {
-      throw new CacheStoreError(`entry "${key.slice(0, 200)}" needs ${record.length} bytes, more than maxRecordBytes (${this.#maxRecordBytes})`);
+      throw new CacheStoreError(`entry ${quoteKey(key)} needs ${record.length} bytes, more than maxRecordBytes (${this.#maxRecordBytes})`, { reason: 'refused' });
     }
     const ttlMs = entry.expiresAt - Date.now();
-    if (ttlMs <= 0) {
-      await this.#client.unlink(this.keyPrefix + key);
-    } else if (Number.isFinite(ttlMs)) {
-      await this.#client.set(this.keyPrefix + key, record, 'PX', Math.ceil(ttlMs));
-    } else {
-      await this.#client.set(this.keyPrefix + key, record);
+    const redisKey = this.keyPrefix + key;
+    await this.#run('write to', async () => {
+      if (ttlMs <= 0) {
+        await this.client.unlink(redisKey);
+        return;
+      }
+      // The tag index first: a record that is written but not indexed could never be invalidated by tag.
+      if (entry.tags !== undefined && entry.tags.length > 0) await this.#index(key, entry.tags, ttlMs);
+      if (Number.isFinite(ttlMs)) await this.client.set(redisKey, record, 'PX', Math.ceil(ttlMs));
+      else await this.client.set(redisKey, record);
+    });
+  }
+
+  /** Adds `key` to each tag's set, which lives at least as long as its longest-lived member. */
+  async #index(key: string, tags: readonly string[], ttlMs: number): Promise<void> {
+    await Promise.all(tags.map(async (tag) => {
+      const setKey = this.#meta('tag', tag);
+      await this.client.sadd(setKey, key);
+      if (!Number.isFinite(ttlMs)) await this.client.persist(setKey);
+      else if ((await this.client.pexpire(setKey, Math.ceil(ttlMs), 'NX')) === 0) await this.client.pexpire(setKey, Math.ceil(ttlMs), 'GT');
+    }));
+  }
+
+  async invalidateTags(tags: readonly string[]): Promise<number> {
+    let removed = 0;
+    for (const tag of new Set(tags)) {
+      const setKey = this.#meta('tag', tag);
+      const members = await this.#run('read tags from', () => this.client.smembers(setKey));
+      if (members.length === 0) continue;
+      removed += await this.#unlink(members.map((member) => this.keyPrefix + member));
+      // Only the members read: a key tagged meanwhile stays indexed.
+      await this.#run('update tags in', () => this.client.srem(setKey, ...members));
     }
+    return removed;
   }
 
   async delete(key: string): Promise<boolean> {
-    return (await this.#client.unlink(this.keyPrefix + key)) > 0;
+    return (await this.#run('delete from', () => this.client.unlink(this.keyPrefix + key))) > 0;
   }
 
   async invalidate(pattern: string): Promise<number> {
     const matcher = compilePattern(pattern);
-    // SCAN narrows by the pattern's literal head; the cache's own matcher decides, so Redis's
+    // SCAN narrows by the pattern's literal prefix; the cache's own matcher decides, so Redis's
     // glob dialect never changes what matches.
-    const head = /^[^*?[\\]*/.exec(pattern)?.[0] ?? '';
-    const match = `${(this.keyPrefix + head).replace(REDIS_GLOB, '\\$&')}*`;
+    const match = `${(this.keyPrefix + matcher.prefix).replace(REDIS_GLOB, '\\$&')}*`;
     let removed = 0;
-    for (const node of this.#masters()) {
+    for (const node of this.connection.masters()) {
       let cursor = '0';
       do {
-        const [next, batch] = await node.scanBuffer(cursor, 'MATCH', match, 'COUNT', 1000);
+        const [next, batch] = await this.#run('scan', () => node.scanBuffer(cursor, 'MATCH', match, 'COUNT', 1000));
         cursor = next.toString();
-        const keys = batch.map((raw) => raw.toString('utf8')).filter((k) => k.startsWith(this.keyPrefix) && matcher.matches(k.slice(this.keyPrefix.length)));
+        const keys = batch.filter((raw) => !this.#isMeta(raw)).map((raw) => raw.toString('utf8')).filter((k) => k.startsWith(this.keyPrefix) && matcher.matches(k.slice(this.keyPrefix.length)));
         removed += await this.#unlink(keys);
       } while (cursor !== '0');
     }
     return removed;
   }
 
+  /** Removes every record and tag set of this prefix (locks expire on their own). */
   async clear(): Promise<void> {
     await this.invalidate('*');
+    const match = Buffer.concat([Buffer.from(this.keyPrefix.replace(REDIS_GLOB, '\\$&')), META, Buffer.from('tag:*')]);
+    for (const node of this.connection.masters()) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await this.#run('scan', () => node.scanBuffer(cursor, 'MATCH', match as unknown as string, 'COUNT', 1000));
+        cursor = next.toString();
+        for (const group of this.#bySlot(batch, (k) => k).values()) await this.#run('delete from', () => this.client.unlink(...group));
+      } while (cursor !== '0');
+    }
   }
 
   async health(): Promise<{ ok: boolean; latencyMs?: number; error?: string }> {
     const start = performance.now();
     try {
-      await this.#client.ping();
+      await this.client.ping();
       return { ok: true, latencyMs: performance.now() - start };
     } catch (error) {
-      return { ok: false, error: (error as Error).message };
+      return { ok: false, error: this.connection.error('cannot reach', error).message.replace(/^\[cache-core\] /, '') };
     }
   }
 
   async stats(): Promise<Record<string, number | string>> {
     let keys = 0;
-    for (const node of this.#masters()) {
+    for (const node of this.connection.masters()) {
       let cursor = '0';
       do {
-        const [next, batch] = await node.scan(cursor, 'MATCH', `${this.keyPrefix.replace(REDIS_GLOB, '\\$&')}*`, 'COUNT', 1000);
+        const [next, batch] = await this.#run('scan', () => node.scan(cursor, 'MATCH', `${this.keyPrefix.replace(REDIS_GLOB, '\\$&')}*`, 'COUNT', 1000));
         cursor = next;
-        keys += batch.filter((k) => !k.startsWith(`${this.keyPrefix}lock:`)).length;
+        keys += batch.filter((k) => !k.startsWith(`${this.keyPrefix}\ufffd`)).length;
       } while (cursor !== '0');
     }
-    const info = await this.#masters()[0]?.info('memory');
+    const info = await this.#run('read INFO from', async () => this.connection.masters()[0]?.info('memory'));
     const used = /used_memory:(\d+)/.exec(info ?? '')?.[1];
-    return { store: 'redis', keyPrefix: this.keyPrefix, keys, masters: this.#masters().length, usedMemoryBytes: used === undefined ? 'unknown' : Number(used) };
+    return { store: 'redis', target: this.connection.target, keyPrefix: this.keyPrefix, keys, masters: this.connection.masters().length, usedMemoryBytes: used === undefined ? 'unknown' : Number(used), corruptions: this.#corruptions };
   }
 
-  async lock(key: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
-    const lockKey = `${this.keyPrefix}lock:${key}`;
+  async lock(key: string, ttlMs: number): Promise<StoreLease | undefined> {
+    const lockKey = this.#meta('lock', key);
     const token = randomBytes(12).toString('hex');
-    const taken = await this.#client.set(lockKey, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+    const taken = await this.#run('lock in', () => this.client.set(lockKey, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'));
     if (taken !== 'OK') return undefined;
-    return async () => {
-      // Only the holder releases: a lock that expired and was taken by another process stays.
-      await this.#client.eval(RELEASE_LOCK, 1, lockKey, token);
+    // Only the holder renews or releases: a lock that expired and was taken by another process stays.
+    return {
+      renew: async (leaseMs) => (await this.#run('renew a lock in', () => this.client.eval(RENEW_LOCK, 1, lockKey, token, Math.max(1, Math.ceil(leaseMs))))) === 1,
+      release: async () => {
+        await this.#run('unlock in', () => this.client.eval(RELEASE_LOCK, 1, lockKey, token));
+      },
     };
   }
 
-  #decode(record: Buffer, key: string): StoredEntry | undefined {
+  #meta(kind: 'tag' | 'lock', name: string): Buffer {
+    return Buffer.concat([this.#prefixBytes, META, Buffer.from(`${kind}:${name}`, 'utf8')]);
+  }
+
+  #isMeta(raw: Buffer): boolean {
+    return raw[this.#prefixBytes.length] === 0xff && raw.subarray(0, this.#prefixBytes.length).equals(this.#prefixBytes);
+  }
+
+  /** Runs one command; a failure becomes a CacheStoreError that says why, without credentials. */
+  async #run<T>(doing: string, command: () => Promise<T>): Promise<T> {
     try {
-      const entry = decodeEntry(record);
-      return entry.expiresAt <= Date.now() ? undefined : entry;
+      return await command();
     } catch (error) {
-      throw new CacheStoreError(`the record of "${key.slice(0, 200)}" cannot be decoded: ${(error as Error).message}`, { cause: error });
+      throw this.connection.error(`cannot ${doing}`, error);
     }
   }
 
-  #masters(): Redis[] {
-    return this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
+  #decode(record: Buffer): StoredEntry | undefined {
+    // Another release's format: theirs to read, not ours to count or delete.
+    if (record.length > 0 && record[0] !== FORMAT_VERSION) return undefined;
+    try {
+      const entry = decodeEntry(record);
+      return entry.expiresAt <= Date.now() ? undefined : entry;
+    } catch {
+      this.#corruptions++;
+      return undefined;
+    }
   }
 
   /** Groups items by the cluster slot of their key; one group on a standalone server. */
-  #bySlot<T>(items: readonly T[], keyOf: (item: T) => string): Map<number, T[]> {
+  #bySlot<T>(items: readonly T[], keyOf: (item: T) => string | Buffer): Map<number, T[]> {
     const groups = new Map<number, T[]>();
-    const cluster = this.#client instanceof Cluster;
+    const cluster = this.connection.isCluster;
     for (const item of items) {
       const slot = cluster ? calculateSlot(keyOf(item)) : 0;
       let group = groups.get(slot);
@@ -236,10 +249,13 @@ export class RedisStore implements CacheStore {
     return groups;
   }
 
-  async #unlink(keys: readonly string[]): Promise<number> {
+  async #unlink(keys: readonly (string | Buffer)[]): Promise<number> {
     let removed = 0;
     for (const group of this.#bySlot(keys, (k) => k).values()) {
-      for (let i = 0; i < group.length; i += UNLINK_BATCH) removed += await this.#client.unlink(...group.slice(i, i + UNLINK_BATCH));
+      for (let i = 0; i < group.length; i += UNLINK_BATCH) {
+        const batch = group.slice(i, i + UNLINK_BATCH);
+        removed += await this.#run('delete from', () => this.client.unlink(...batch));
+      }
     }
     return removed;
   }

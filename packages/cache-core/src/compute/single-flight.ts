@@ -1,0 +1,134 @@
+import type { Logger } from '@pm/service-manager/contract';
+import { CacheEntryTooLargeError } from '../errors.js';
+import type { PreparedWrite } from '../l1/entry.js';
+import type { EntrySpec, L1Cache } from '../l1/l1-cache.js';
+import type { CacheStats } from '../stats/counters.js';
+import type { ReadThrough } from '../tiers/read-through.js';
+import type { SharedTiers } from '../tiers/shared-tiers.js';
+import type { InFlight, Ticket } from './in-flight.js';
+
+/** What the compute room needs from the cache around it. */
+export interface ComputeContext {
+  readonly l1: L1Cache;
+  readonly stats: CacheStats;
+  readonly inFlight: InFlight;
+  readonly log: Logger;
+  readonly tiers: SharedTiers | undefined;
+  readonly readThrough: ReadThrough | undefined;
+  /** Lease of the distributed lock, when distributed single-flight is on. */
+  readonly lockLeaseMs: number | undefined;
+  prepare(key: string, value: unknown, spec: EntrySpec): PreparedWrite;
+  /** Commits a write to L1 and shares it with the tiers. */
+  store(write: PreparedWrite): Promise<void>;
+}
+
+export interface ComputeSpec {
+  readonly ttlMs: number;
+  readonly graceMs: number;
+  readonly tags: readonly string[] | undefined;
+}
+
+interface Flight {
+  readonly promise: Promise<unknown>;
+}
+
+/** Past this long waiting on another process's lock, a waiter computes itself (a hung holder). */
+const MIN_LOCK_WAIT_MS = 60_000;
+
+/**
+ * Single-flight `getOrCompute`: one compute per key in this process, and (with distributed
+ * single-flight) one across processes, the others waiting for its value — woken by the bus
+ * message that announces it, not by polling. A failure reaches every waiter, caches nothing, and
+ * falls back to a value within its grace window (stale-if-error).
+ */
+export class SingleFlight {
+  readonly #ctx: ComputeContext;
+  readonly #flights = new Map<string, Flight>();
+
+  constructor(context: ComputeContext) {
+    this.#ctx = context;
+  }
+
+  /** The running flight for `key`, if any. */
+  running<T>(key: string): Promise<T> | undefined {
+    return this.#flights.get(key)?.promise as Promise<T> | undefined;
+  }
+
+  /** Starts the flight for an L1 miss. */
+  start<T>(key: string, compute: () => T | Promise<T>, spec: ComputeSpec): Promise<T> {
+    const ticket = this.#ctx.inFlight.begin(key, spec.tags);
+    const promise = this.#fly(key, compute, spec, ticket).finally(() => {
+      if (this.#flights.get(key)?.promise === promise) this.#flights.delete(key);
+      this.#ctx.inFlight.end(ticket);
+    });
+    this.#flights.set(key, { promise });
+    return promise;
+  }
+
+  async #fly<T>(key: string, compute: () => T | Promise<T>, spec: ComputeSpec, ticket: Ticket): Promise<T> {
+    const { readThrough, tiers } = this.#ctx;
+    if (readThrough === undefined || tiers === undefined) {
+      this.#ctx.stats.miss(key);
+      return (await this.#computeAndStore(key, compute, spec, ticket)).value;
+    }
+    const shared = await readThrough.fromL2(key, spec.graceMs);
+    if (shared !== undefined) return shared.value as T;
+    const leaseMs = this.#ctx.lockLeaseMs;
+    if (leaseMs === undefined) return (await this.#computeAndStore(key, compute, spec, ticket)).value;
+    const waitUntil = Date.now() + Math.max(MIN_LOCK_WAIT_MS, 6 * leaseMs);
+    for (;;) {
+      const attempt = await tiers.lock(key, leaseMs);
+      if (attempt.held) {
+        let announced = false;
+        try {
+          // The previous holder may have stored the value just before this lock was taken.
+          const stored = await readThrough.reread(key, spec.graceMs);
+          if (stored !== undefined) {
+            announced = true;
+            return stored.value as T;
+          }
+          const result = await this.#computeAndStore(key, compute, spec, ticket);
+          announced = result.stored;
+          return result.value;
+        } finally {
+          await attempt.release();
+          // No value was announced: whoever waits must try again now, not when the lease lapses.
+          if (!announced) await tiers.announceUnlock(key);
+        }
+      }
+      if (attempt.reason === 'unavailable' || Date.now() >= waitUntil) {
+        if (attempt.reason === 'taken') this.#ctx.log.warn({ key }, 'waited too long on another process computing this key; computing here');
+        return (await this.#computeAndStore(key, compute, spec, ticket)).value;
+      }
+      await tiers.waitForChange(key, leaseMs);
+      const stored = await readThrough.reread(key, spec.graceMs);
+      if (stored !== undefined) return stored.value as T;
+    }
+  }
+
+  /** Computes, and stores unless the key was removed meanwhile; says whether it stored (and so announced). */
+  async #computeAndStore<T>(key: string, compute: () => T | Promise<T>, spec: ComputeSpec, ticket: Ticket): Promise<{ value: T; stored: boolean }> {
+    let value: T;
+    try {
+      value = await compute();
+    } catch (error) {
+      const stale = this.#ctx.l1.stale(key, spec.graceMs);
+      if (stale === undefined) throw error;
+      this.#ctx.log.warn({ key, err: error }, 'compute failed; serving the stale value (grace)');
+      return { value: stale.value as T, stored: false };
+    }
+    let write: PreparedWrite;
+    try {
+      write = this.#ctx.prepare(key, value, { ttlMs: spec.ttlMs, graceMs: spec.graceMs, tags: spec.tags });
+    } catch (error) {
+      if (!(error instanceof CacheEntryTooLargeError)) throw error;
+      // Computed and valid, only too big to keep: every waiter gets it; nobody computes it again now.
+      this.#ctx.stats.count('uncacheable');
+      this.#ctx.log.warn({ key, sizeBytes: error.sizeBytes, maxBytes: error.maxBytes }, 'a computed value is larger than the whole cache budget; returned, not cached');
+      return { value, stored: false };
+    }
+    if (ticket.stale) return { value, stored: false };
+    await this.#ctx.store(write);
+    return { value, stored: true };
+  }
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { NamespaceRegistry } from '../stats/namespace-stats.js';
+import { compilePattern, escapePattern } from './pattern.js';
+
+describe('compilePattern', () => {
+  it.each([
+    ['task_prompt:*', 'task_prompt:engineer:abc', true],
+    ['task_prompt:*', 'task_prompt:', true],
+    ['*', 'a/b:c', true],
+    ['a*c', 'a/b/c', true],
+    ['a?c', 'a/c', true],
+    ['a?c', 'abbc', false],
+    ['[ab]:x', 'b:x', true],
+    ['[!ab]:x', 'c:x', true],
+    ['[!ab]:x', 'a:x', false],
+    ['*.md', '.md', true],
+    ['TASK:*', 'task:1', false],
+    ['a\\*', 'a*', true],
+    ['a\\*', 'ab', false],
+    // Keys are not paths: `*` matches dot-only keys, as Python's fnmatch does (minimatch would not).
+    ['*', '.', true],
+    ['*', '..', true],
+    ['.*', '.', true],
+    ['x*y*z', 'x.y.z', true],
+    ['x*y*z', 'xz', false],
+    // `?` is one character, a whole code point.
+    ['?', '字', true],
+    ['?', '🙂', true],
+    ['??', '🙂', false],
+    // Classes as fnmatch reads them: `]` first is a member, ranges, reversed ranges match nothing.
+    ['[]]', ']', true],
+    ['[]]', '[', false],
+    ['[!]]', ']', false],
+    ['[!]]', 'x', true],
+    ['[a-c]x', 'bx', true],
+    ['[c-a]x', 'bx', false],
+    ['[-a]', '-', true],
+    ['[a-]', '-', true],
+    ['[*]', '*', true],
+    ['[*]', 'x', false],
+    // An unclosed `[` is literal.
+    ['a[', 'a[', true],
+    ['a[b', 'a[b', true],
+    ['ns:*', 'ns:', true],
+  ])('%s matches %s: %s', (pattern, key, expected) => {
+    expect(compilePattern(pattern).matches(key)).toBe(expected);
+  });
+
+  it('knows the namespace a pattern fixes, and only then', () => {
+    expect(compilePattern('task_prompt:*')).toMatchObject({ namespace: 'task_prompt', wholeNamespace: true, literal: false });
+    expect(compilePattern('task_prompt:eng*')).toMatchObject({ namespace: 'task_prompt', wholeNamespace: false });
+    expect(compilePattern('task_*:x').namespace).toBeUndefined();
+    expect(compilePattern('*').namespace).toBeUndefined();
+    expect(compilePattern('[a:]b:*').namespace).toBeUndefined();
+    expect(compilePattern('exact:key')).toMatchObject({ literal: true, namespace: 'exact' });
+    expect(compilePattern('we\\*ird:*')).toMatchObject({ namespace: 'we*ird', wholeNamespace: true, prefix: 'we*ird:' });
+    expect(compilePattern('a\\*b')).toMatchObject({ literal: true, prefix: 'a*b' });
+  });
+
+  it('rejects what is not a pattern, naming it', () => {
+    expect(() => compilePattern('')).toThrow(/non-empty string/);
+    expect(() => compilePattern(42)).toThrow(/got number/);
+  });
+
+  it('escapes glob characters', () => {
+    expect(compilePattern(`${escapePattern('we*ird[1]?')}:*`).matches('we*ird[1]?:x')).toBe(true);
+    expect(compilePattern(`${escapePattern('we*ird')}:*`).matches('weXird:x')).toBe(false);
+  });
+});
+
+describe('NamespaceRegistry', () => {
+  it('indexes keys by namespace so a namespace pattern sees only its own keys', () => {
+    const registry = new NamespaceRegistry();
+    registry.forKey('a:1').keys.add('a:1');
+    registry.forKey('b:1').keys.add('b:1');
+    registry.forKey('nocolon').keys.add('nocolon');
+    expect([...registry.holding('a')!.stats.keys]).toEqual(['a:1']);
+    expect(registry.holding('a')!.exclusive).toBe(true);
+    expect(registry.holding('zzz')).toBeUndefined();
+  });
+
+  it('shares one bucket past the namespace cap, and says it is shared', () => {
+    const registry = new NamespaceRegistry();
+    for (let i = 0; i < 300; i++) registry.forKey(`n${i}:k`);
+    expect(registry.holding('n0')!.exclusive).toBe(true);
+    expect(registry.holding('n299')).toMatchObject({ exclusive: false });
+    expect(registry.holding('n299')!.stats.name).toBe('(other)');
+  });
+});

@@ -1,0 +1,39 @@
+/** Tags to the keys carrying them in L1, for `invalidateTags()`. */
+export class TagIndex {
+  readonly #keys = new Map<string, Set<string>>();
+
+  add(key: string, tags: readonly string[]): void {
+    for (const tag of tags) {
+      let keys = this.#keys.get(tag);
+      if (keys === undefined) this.#keys.set(tag, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+
+  remove(key: string, tags: readonly string[]): void {
+    for (const tag of tags) {
+      const keys = this.#keys.get(tag);
+      if (keys === undefined) continue;
+      keys.delete(key);
+      if (keys.size === 0) this.#keys.delete(tag);
+    }
+  }
+
+  /** Every key carrying any of `tags`. */
+  keysWith(tags: readonly string[]): string[] {
+    const found = new Set<string>();
+    for (const tag of tags) for (const key of this.#keys.get(tag) ?? []) found.add(key);
+    return [...found];
+  }
+
+  clear(): void {
+    this.#keys.clear();
+  }
+}
+
+/** Validates tags: a non-empty list of non-empty strings, or undefined. */
+export function normalizeTags(tags: unknown, fail: (message: string) => Error): readonly string[] | undefined {
+  if (tags === undefined) return undefined;
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string' && tag !== '')) throw fail('tags must be an array of non-empty strings');
+  return tags.length === 0 ? undefined : [...new Set(tags as string[])];
+}

@@ -1,0 +1,68 @@
+import { NamespaceRegistry, type NamespaceStats } from './namespace-stats.js';
+
+/** The cache's own counters (L1); every count goes through `CacheStats`, none lives in control flow. */
+export interface CacheCounters {
+  hits: number;
+  misses: number;
+  sets: number;
+  deletes: number;
+  invalidations: number;
+  evictions: number;
+  expiredRemovals: number;
+  callbackErrors: number;
+  /** Computed values returned but not cached (too large for the budget). */
+  uncacheable: number;
+}
+
+const zeroCounters = (): CacheCounters => ({ hits: 0, misses: 0, sets: 0, deletes: 0, invalidations: 0, evictions: 0, expiredRemovals: 0, callbackErrors: 0, uncacheable: 0 });
+
+/**
+ * Counting, overall and per namespace. With metrics disabled every method is a no-op, so the
+ * hot path pays one branch.
+ */
+export class CacheStats {
+  readonly enabled: boolean;
+  readonly namespaces = new NamespaceRegistry();
+  counters = zeroCounters();
+
+  constructor(enabled: boolean) {
+    this.enabled = enabled;
+  }
+
+  hit(namespace: NamespaceStats): void {
+    if (!this.enabled) return;
+    this.counters.hits++;
+    namespace.hits++;
+  }
+
+  miss(key: string): void {
+    if (!this.enabled) return;
+    this.counters.misses++;
+    this.namespaces.forKey(key).misses++;
+  }
+
+  evicted(namespace: NamespaceStats): void {
+    if (!this.enabled) return;
+    this.counters.evictions++;
+    namespace.evictions++;
+  }
+
+  count(counter: Exclude<keyof CacheCounters, 'hits' | 'misses' | 'evictions'>, by = 1): void {
+    if (this.enabled) this.counters[counter] += by;
+  }
+
+  /** A throwing invalidation callback is counted even with metrics off: it is an error, not a statistic. */
+  callbackFailed(): void {
+    this.counters.callbackErrors++;
+  }
+
+  /** Zeroes the counters (not the occupancy figures). */
+  reset(): void {
+    this.counters = zeroCounters();
+    for (const stats of this.namespaces.all()) {
+      stats.hits = 0;
+      stats.misses = 0;
+      stats.evictions = 0;
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import type { Logger } from '@pm/service-manager/contract';
+import { stillFresh, type InFlight, type Ticket } from '../compute/in-flight.js';
+import type { ReadEntry } from '../l1/entry.js';
+import type { L1Cache } from '../l1/l1-cache.js';
+import type { CacheStats } from '../stats/counters.js';
+import type { StoredEntry } from '../stores/cache-store.js';
+import type { SharedTiers } from './shared-tiers.js';
+
+/**
+ * Reads through the tiers: L1, then L2, whose value is copied back into L1 with its remaining
+ * TTL (unless the key was removed while the read ran). Each read counts one hit or one miss.
+ */
+export class ReadThrough {
+  readonly #l1: L1Cache;
+  readonly #tiers: SharedTiers;
+  readonly #inFlight: InFlight;
+  readonly #stats: CacheStats;
+  readonly #log: Logger;
+
+  constructor(l1: L1Cache, tiers: SharedTiers, inFlight: InFlight, stats: CacheStats, log: Logger) {
+    this.#l1 = l1;
+    this.#tiers = tiers;
+    this.#inFlight = inFlight;
+    this.#stats = stats;
+    this.#log = log;
+  }
+
+  async get(key: string): Promise<ReadEntry | undefined> {
+    return this.#l1.read(key) ?? (await this.fromL2(key));
+  }
+
+  /** An L2 read for an L1 miss: backfills L1 and counts a hit, or counts a miss. */
+  async fromL2(key: string, graceMs = 0): Promise<ReadEntry | undefined> {
+    const ticket = this.#inFlight.begin(key);
+    try {
+      const stored = await this.#tiers.read(key);
+      if (stored === undefined) {
+        this.#stats.miss(key);
+        return undefined;
+      }
+      this.#stats.hit(this.#stats.namespaces.forKey(key));
+      return this.backfill(key, stored, ticket, graceMs);
+    } finally {
+      this.#inFlight.end(ticket);
+    }
+  }
+
+  /** L2 again, without counting (the caller counted this request already): after a wait on another process's lock. */
+  async reread(key: string, graceMs: number): Promise<ReadEntry | undefined> {
+    const ticket = this.#inFlight.begin(key);
+    try {
+      const stored = await this.#tiers.read(key);
+      return stored === undefined ? undefined : this.backfill(key, stored, ticket, graceMs);
+    } finally {
+      this.#inFlight.end(ticket);
+    }
+  }
+
+  /** Values for `keys` in order: L1 hits, then the misses from L2 in one call. */
+  async many(keys: readonly string[]): Promise<(ReadEntry | undefined)[]> {
+    const entries: (ReadEntry | undefined)[] = keys.map((key) => this.#l1.read(key));
+    const missing = keys.filter((_, i) => entries[i] === undefined);
+    if (missing.length === 0) return entries;
+    const tickets = missing.map((key) => this.#inFlight.begin(key));
+    try {
+      const stored = await this.#tiers.readMany(missing);
+      let next = 0;
+      return keys.map((key, i) => {
+        const found = entries[i];
+        if (found !== undefined) return found;
+        const ticket = tickets[next];
+        const record = stored[next++];
+        if (record === undefined || ticket === undefined) {
+          this.#stats.miss(key);
+          return undefined;
+        }
+        this.#stats.hit(this.#stats.namespaces.forKey(key));
+        return this.backfill(key, record, ticket, 0);
+      });
+    } finally {
+      for (const ticket of tickets) this.#inFlight.end(ticket);
+    }
+  }
+
+  /** Copies an L2 entry into L1 with its remaining TTL, unless the key was removed meanwhile. */
+  backfill(key: string, stored: StoredEntry, ticket: Ticket, graceMs: number): ReadEntry {
+    const read: ReadEntry = { value: stored.value, metadata: stored.metadata, isPrompt: stored.prompt === true };
+    if (!stillFresh(ticket, stored.version)) return read;
+    try {
+      const write = this.#l1.prepare(key, stored.value, {
+        ttlMs: stored.expiresAt - Date.now(),
+        graceMs,
+        metadata: stored.metadata,
+        isPrompt: stored.prompt === true,
+        tags: stored.tags,
+        version: stored.version,
+      });
+      this.#l1.commit(write);
+      return write.entry;
+    } catch (error) {
+      // Valid in L2 but not for this L1 (too big for its budget, say): serve it, do not keep it.
+      this.#log.debug({ key, err: error }, 'L2 value not copied into L1');
+      return read;
+    }
+  }
+}

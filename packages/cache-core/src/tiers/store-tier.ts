@@ -1,0 +1,135 @@
+import { withTimeout, type Logger } from '@pm/service-manager/contract';
+import { CacheStoreError } from '../errors.js';
+import type { CacheStore, StoredEntry } from '../stores/cache-store.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+
+/** The L2 figures of `getMetrics().l2`. */
+export interface TierMetrics {
+  name: string;
+  hits: number;
+  misses: number;
+  /** Operations that failed or timed out. */
+  errors: number;
+  /** Operations not attempted because the circuit was open. */
+  skipped: number;
+  /** Records that did not decode (read as misses). */
+  corruptions: number;
+  available: boolean;
+  /** Times the circuit opened. */
+  circuitTrips: number;
+}
+
+export type TierResult<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/**
+ * An L2 store behind a circuit breaker. Every operation is bounded in time and never throws:
+ * a failure is a `{ ok: false }` result and is counted; a store that does not answer opens the
+ * circuit (a store that answers with a refusal, such as out-of-memory, does not: it still
+ * serves reads). It remembers the last refused write and the last reason it was unreachable,
+ * for health.
+ */
+export class StoreTier {
+  readonly store: CacheStore;
+  readonly breaker: CircuitBreaker;
+  readonly #timeoutMs: number;
+  readonly #log: Logger;
+  hits = 0;
+  misses = 0;
+  errors = 0;
+  skipped = 0;
+  /** Why the last write was refused, until a write succeeds again. */
+  writeRefusal: string | undefined;
+
+  constructor(store: CacheStore, timeoutMs: number, log: Logger, onRecovered: () => void) {
+    this.store = store;
+    this.#timeoutMs = timeoutMs;
+    this.#log = log;
+    this.breaker = new CircuitBreaker({
+      probe: async () => (await this.health()).ok,
+      onOpen: () => {
+        this.#log.error({ tier: store.name }, 'L2 taken out after repeated failures; probing it every second');
+      },
+      onClose: () => {
+        this.#log.info({ tier: store.name }, 'L2 is back');
+        onRecovered();
+      },
+    });
+  }
+
+  get available(): boolean {
+    return !this.breaker.open;
+  }
+
+  metrics(): TierMetrics {
+    return {
+      name: this.store.name,
+      hits: this.hits,
+      misses: this.misses,
+      errors: this.errors,
+      skipped: this.skipped,
+      corruptions: this.store.corruptions ?? 0,
+      available: this.available,
+      circuitTrips: this.breaker.trips,
+    };
+  }
+
+  async connect(): Promise<void> {
+    const result = await this.run('connect', async (store) => store.connect?.());
+    if (!result.ok) this.#log.warn({ tier: this.store.name, err: result.error }, 'L2 is not reachable yet; serving from L1 until it answers');
+  }
+
+  async close(): Promise<void> {
+    this.breaker.stop();
+    await withTimeout(async () => this.store.close?.(), this.#timeoutMs, `closing ${this.store.name}`).catch(() => undefined);
+  }
+
+  async get(key: string): Promise<StoredEntry | undefined> {
+    const result = await this.run('get', (store) => store.get(key));
+    const entry = result.ok ? result.value : undefined;
+    if (entry === undefined) this.misses++;
+    else this.hits++;
+    return entry;
+  }
+
+  async mget(keys: readonly string[]): Promise<(StoredEntry | undefined)[]> {
+    const result = await this.run('mget', (store) => (store.mget ? store.mget(keys) : Promise.all(keys.map((k) => store.get(k)))));
+    const entries = result.ok ? result.value : keys.map(() => undefined);
+    for (const entry of entries) {
+      if (entry === undefined) this.misses++;
+      else this.hits++;
+    }
+    return entries;
+  }
+
+  /** Bounded, never throws. */
+  async run<T>(operation: string, call: (store: CacheStore) => Promise<T>): Promise<TierResult<T>> {
+    if (this.breaker.open) {
+      this.skipped++;
+      return { ok: false, error: new CacheStoreError(`${this.store.name} is unavailable (circuit open)`, { reason: 'unreachable' }) };
+    }
+    try {
+      const value = await withTimeout(() => call(this.store), this.#timeoutMs, `${this.store.name} ${operation}`);
+      this.breaker.succeeded();
+      if (operation === 'set') this.writeRefusal = undefined;
+      return { ok: true, value };
+    } catch (error) {
+      this.errors++;
+      const refused = error instanceof CacheStoreError && error.reason === 'refused';
+      if (refused && operation === 'set') this.writeRefusal = error.message.replace(/^\[cache-core\] /, '');
+      this.#log.warn({ tier: this.store.name, operation, err: error }, refused ? 'L2 refused an operation' : 'L2 operation failed; serving from L1');
+      // A refusal is an answer: the store is up. Only silence and errors trip the circuit.
+      if (!refused) this.breaker.failed();
+      return { ok: false, error };
+    }
+  }
+
+  /** The store's own health, bounded; never throws. */
+  async health(): Promise<{ ok: boolean; error?: string }> {
+    try {
+      const health = await withTimeout(() => this.store.health(), this.#timeoutMs, `${this.store.name} health`);
+      return health.ok ? { ok: true } : { ok: false, error: health.error ?? 'unhealthy' };
+    } catch (error) {
+      return { ok: false, error: (error as Error).message };
+    }
+  }
+}
