@@ -42,6 +42,29 @@ describe('keys and values', () => {
     await expect(cache.has('')).rejects.toBeInstanceOf(CacheKeyError);
   });
 
+  it('rejects keys with an unpaired surrogate (they have no UTF-8 form), and accepts paired ones', () => {
+    const cache = newCache();
+    expect(() => { cache.setSync('a\ud800', 1); }).toThrow(/unpaired surrogate at character 1/);
+    cache.setSync('emoji:\ud83d\ude00', 1);
+    expect(cache.getSync('emoji:\ud83d\ude00')).toBe(1);
+  });
+
+  it('quotes at most the first 200 characters of a key in an error message', () => {
+    const cache = newCache();
+    const key = `k:${'x'.repeat(1_000_000)}`;
+    const error = (() => {
+      try {
+        cache.setSync(key, () => undefined);
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(CacheSerializationError);
+    expect(error!.message.length).toBeLessThan(400);
+    expect(error!.message).toContain('(1000002 characters)');
+  });
+
   it('rejects undefined, functions, symbols, promises and circular values, naming the key and leaving the cache unchanged', async () => {
     const cache = newCache();
     await cache.set('k', 'original');

@@ -1,4 +1,5 @@
 import type { InvalidationMessage } from '../bus/invalidation-bus.js';
+import { compilePattern } from '../invalidation/pattern.js';
 
 /** A removal the tiers must carry out: in L2, then announced. */
 export type Removal = Extract<InvalidationMessage, { type: 'delete' | 'invalidate' | 'tags' | 'clear' }>;
@@ -45,6 +46,14 @@ export class ReplayQueue {
     this.#items.push({ removal, inL2, attempts: 0 });
   }
 
+  /**
+   * Whether a removal still waiting to reach L2 covers this key (or an entry with these tags):
+   * until it is replayed, what L2 returns for the key is what was removed, not a value to serve.
+   */
+  covers(key: string, tags: readonly string[] | undefined): boolean {
+    return this.#items.some(({ removal, inL2 }) => inL2 && removalCovers(removal, key, tags));
+  }
+
   head(): PendingRemoval | undefined {
     return this.#items[0];
   }
@@ -59,5 +68,18 @@ export class ReplayQueue {
   drop(): void {
     this.#items.shift();
     this.dropped++;
+  }
+}
+
+function removalCovers(removal: Removal, key: string, tags: readonly string[] | undefined): boolean {
+  switch (removal.type) {
+    case 'delete':
+      return removal.keys.includes(key);
+    case 'invalidate':
+      return compilePattern(removal.pattern).matches(key);
+    case 'tags':
+      return tags !== undefined && tags.some((tag) => removal.tags.includes(tag));
+    case 'clear':
+      return true;
   }
 }

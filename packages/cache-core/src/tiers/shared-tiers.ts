@@ -129,18 +129,26 @@ export class SharedTiers {
     await Promise.all([this.l2?.close(), this.bus?.close()]);
   }
 
+  /** The L2 entry for `key`; a miss while a removal covering it still waits to be replayed. */
   async read(key: string): Promise<StoredEntry | undefined> {
-    return this.l2?.get(key);
+    return this.#unlessRemoved(key, await this.l2?.get(key));
   }
 
   async readMany(keys: readonly string[]): Promise<(StoredEntry | undefined)[]> {
-    return this.l2 === undefined ? keys.map(() => undefined) : this.l2.mget(keys);
+    if (this.l2 === undefined) return keys.map(() => undefined);
+    const entries = await this.l2.mget(keys);
+    return entries.map((entry, i) => this.#unlessRemoved(keys[i] ?? '', entry));
+  }
+
+  /** An invalidation made during an outage must not come back to life when L2 answers again. */
+  #unlessRemoved(key: string, entry: StoredEntry | undefined): StoredEntry | undefined {
+    return entry !== undefined && this.#queue.length > 0 && this.#queue.covers(key, entry.tags) ? undefined : entry;
   }
 
   /** Whether L2 holds a live entry (undefined when it cannot tell). */
   async has(key: string): Promise<boolean> {
     const result = await this.l2?.run('has', (store) => store.get(key));
-    return result?.ok === true && result.value !== undefined;
+    return result?.ok === true && this.#unlessRemoved(key, result.value) !== undefined;
   }
 
   /** Shares writes already committed to L1: into L2, then announced (see the class notes). */
