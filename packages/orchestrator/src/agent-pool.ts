@@ -1,9 +1,8 @@
-import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { silentLogger, type Logger } from '@pm/service-manager/contract';
+import { AgentProcess, type AgentRunResult } from './agent-process.js';
 import { DelegationError } from './errors.js';
-import type { AgentRunInput, AgentRunOutput, WorkerReply, WorkerRequest } from './runner.js';
+import type { AgentRunInput } from './runner.js';
 
 export interface AgentPoolOptions {
   /** Most agent subprocesses alive at once: the number of slots. */
@@ -12,16 +11,14 @@ export interface AgentPoolOptions {
   runnerModule: URL;
   /** Extra node flags for the subprocesses. */
   execArgv?: readonly string[];
+  /** How long an agent gets to exit after SIGTERM before SIGKILL. */
+  killGraceMs: number;
+  /** Where agents' stdout and stderr go. */
+  output: 'inherit' | 'ignore';
   logger?: Logger;
 }
 
-export interface AgentRunResult {
-  result: AgentRunOutput;
-  /** From the orchestrator's request to the prompt being in the subprocess's hands. */
-  promptReadyMs: number;
-  runMs: number;
-  pid: number;
-}
+export type { AgentRunResult };
 
 /** A module next to this one: `.ts` when running from source (tests), `.js` when built. */
 function sibling(name: string): URL {
@@ -31,92 +28,10 @@ function sibling(name: string): URL {
 /** The built-in runner, which summarises the prompt instead of calling a model. */
 export const SUMMARY_RUNNER = sibling('summary-runner');
 
-interface Pending {
-  id: number;
-  agentType: string;
-  resolve: (result: AgentRunResult) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
-/** One agent subprocess: runs one task at a time. */
-class AgentProcess {
-  readonly child: ChildProcess;
-  readonly ready: Promise<void>;
-  #pending: Pending | undefined;
-  /** Exited, or killed and about to: never handed another task. */
-  #dead = false;
-
-  constructor(workerFile: URL, runnerModule: URL, execArgv: readonly string[]) {
-    this.child = fork(fileURLToPath(workerFile), [runnerModule.href], { execArgv: [...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.ready = new Promise((resolve, reject) => {
-      const onReady = (message: WorkerReply) => {
-        if (message.type === 'ready') resolve();
-      };
-      this.child.on('message', onReady);
-      this.child.once('exit', (code, signal) => {
-        reject(new Error(`the agent process exited before it was ready (${signal ?? `code ${String(code)}`})`));
-      });
-    });
-    // A rejection nobody awaits yet (an idle process dying) must not crash the orchestrator.
-    this.ready.catch(() => undefined);
-    this.child.on('message', (message: WorkerReply) => {
-      this.#onReply(message);
-    });
-    this.child.once('exit', (code, signal) => {
-      this.#dead = true;
-      const pending = this.#pending;
-      if (pending === undefined) return;
-      this.#settle();
-      pending.reject(new DelegationError('crashed', pending.agentType, `the agent process exited (${signal ?? `code ${String(code)}`}) while running the task`));
-    });
-  }
-
-  get alive(): boolean {
-    return !this.#dead;
-  }
-
-  run(id: number, input: AgentRunInput, requestedAt: number, timeoutMs: number): Promise<AgentRunResult> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#settle();
-        // A hung agent cannot be trusted with the next task: end it; the pool replaces it.
-        this.#dead = true;
-        this.child.kill('SIGKILL');
-        reject(new DelegationError('timeout', input.agentType, `no result within ${timeoutMs} ms; the agent process was killed`));
-      }, timeoutMs);
-      this.#pending = { id, agentType: input.agentType, resolve, reject, timer };
-      const request: WorkerRequest = { type: 'run', id, requestedAt, input };
-      this.child.send(request);
-    });
-  }
-
-  kill(): void {
-    if (this.#dead) return;
-    this.#dead = true;
-    this.child.kill('SIGTERM');
-  }
-
-  #onReply(message: WorkerReply): void {
-    const pending = this.#pending;
-    if (message.type === 'ready' || message.id !== pending?.id) return;
-    this.#settle();
-    if (message.type === 'error') {
-      pending.reject(new DelegationError('runner-error', pending.agentType, message.message));
-    } else {
-      pending.resolve({ result: message.result, promptReadyMs: message.promptReadyMs, runMs: message.runMs, pid: this.child.pid ?? -1 });
-    }
-  }
-
-  #settle(): void {
-    if (this.#pending !== undefined) clearTimeout(this.#pending.timer);
-    this.#pending = undefined;
-  }
-}
-
 /**
  * A bounded pool of agent subprocesses. Each delegation takes a slot; a subprocess that crashes
- * or hangs is replaced and its slot is given back, so failures never leak capacity.
+ * or hangs is replaced and its slot is given back, so failures never leak capacity. An idle
+ * process that died is dropped when it is next picked, never handed the task.
  */
 export class AgentPool {
   readonly #options: Required<Omit<AgentPoolOptions, 'logger'>>;
@@ -134,7 +49,7 @@ export class AgentPool {
     if (this.#workerFile.pathname.endsWith('.ts') && !execArgv.some((arg) => arg.includes('tsx'))) {
       execArgv.push('--import', createRequire(import.meta.url).resolve('tsx'));
     }
-    this.#options = { size: options.size, runnerModule: options.runnerModule, execArgv };
+    this.#options = { size: options.size, runnerModule: options.runnerModule, execArgv, killGraceMs: options.killGraceMs, output: options.output };
     this.#log = options.logger ?? silentLogger;
   }
 
@@ -153,43 +68,49 @@ export class AgentPool {
     const started: AgentProcess[] = [];
     while (this.#all.size < Math.min(count, this.#options.size)) started.push(this.#spawn());
     await Promise.all(started.map(async (process) => {
-      await process.ready;
+      await process.ready.catch(() => undefined);
       this.#release(process);
     }));
   }
 
-  /** Runs one task in a free subprocess, waiting for a slot if all are busy. */
+  /**
+   * Runs one task in a free subprocess, waiting for a slot if all are busy. A process found dead
+   * at handover (it died while idle) is replaced and the task handed to the new one: the task
+   * never started, so it is safe to hand over again.
+   */
   async run(input: AgentRunInput, requestedAt: number, timeoutMs: number): Promise<AgentRunResult> {
-    if (this.#closed) throw new DelegationError('closed', input.agentType, 'the orchestrator is stopped');
-    const process = await this.#acquire(input.agentType);
-    try {
-      await process.ready.catch((error: unknown) => {
-        throw new DelegationError('crashed', input.agentType, (error as Error).message);
-      });
-      return await process.run(this.#nextId++, input, requestedAt, timeoutMs);
-    } finally {
-      this.#release(process);
+    for (let attempt = 0; ; attempt++) {
+      if (this.#closed) throw new DelegationError('closed', input.agentType, 'the orchestrator is stopped');
+      const process = await this.#acquire(input.agentType);
+      try {
+        await process.ready.catch((error: unknown) => {
+          throw new DelegationError('crashed', input.agentType, (error as Error).message);
+        });
+        return await process.run(this.#nextId++, input, requestedAt, timeoutMs);
+      } catch (error) {
+        const handover = error instanceof DelegationError && error.reason === 'crashed' && /could not be handed over|is not running|before it was ready/.test(error.message);
+        if (!handover || attempt >= 1) throw error;
+        this.#log.warn({ pid: process.pid, err: error }, 'an idle agent process had died; handing the task to a new one');
+      } finally {
+        this.#release(process);
+      }
     }
   }
 
-  /** Ends every subprocess; delegations still waiting for a slot are rejected. */
+  /** Ends every subprocess (and what each started), within the kill grace; tasks waiting for a slot are rejected. */
   async close(): Promise<void> {
     this.#closed = true;
     for (const resolve of this.#waiting.splice(0)) resolve(undefined);
-    const exits = [...this.#all].map((process) => new Promise<void>((resolve) => {
-      const { exitCode, signalCode } = process.child;
-      if (exitCode !== null || signalCode !== null) resolve();
-      else process.child.once('exit', () => { resolve(); });
-      process.kill();
-    }));
     this.#idle.length = 0;
-    await Promise.all(exits);
+    await Promise.all([...this.#all].map((process) => process.end()));
     this.#all.clear();
   }
 
   async #acquire(agentType: string): Promise<AgentProcess> {
-    const idle = this.#idle.pop();
-    if (idle !== undefined) return idle;
+    for (let idle = this.#idle.pop(); idle !== undefined; idle = this.#idle.pop()) {
+      if (idle.alive) return idle;
+      this.#all.delete(idle); // died while idle: never handed a task
+    }
     if (this.#all.size < this.#options.size) return this.#spawn();
     const process = await new Promise<AgentProcess | undefined>((resolve) => this.#waiting.push(resolve));
     if (process === undefined) throw new DelegationError('closed', agentType, 'the orchestrator stopped while the task waited for a slot');
@@ -199,13 +120,14 @@ export class AgentPool {
   #release(process: AgentProcess): void {
     if (!process.alive) {
       this.#all.delete(process);
-      this.#log.warn({ pid: process.child.pid }, 'replacing an agent process that exited');
+      void process.end(); // whatever it left in its group goes too
+      this.#log.warn({ pid: process.pid }, 'replacing an agent process that exited');
       // Its slot is free again: hand a fresh process to whoever waits.
       if (this.#waiting.length > 0 && !this.#closed) this.#waiting.shift()?.(this.#spawn());
       return;
     }
     if (this.#closed) {
-      process.kill();
+      void process.end();
       return;
     }
     const waiter = this.#waiting.shift();
@@ -214,7 +136,7 @@ export class AgentPool {
   }
 
   #spawn(): AgentProcess {
-    const process = new AgentProcess(this.#workerFile, this.#options.runnerModule, this.#options.execArgv);
+    const process = new AgentProcess(this.#workerFile, this.#options.runnerModule, { execArgv: this.#options.execArgv, killGraceMs: this.#options.killGraceMs, output: this.#options.output });
     this.#all.add(process);
     process.child.once('exit', () => {
       // An idle process that dies is dropped; the next delegation starts a new one.

@@ -23,6 +23,7 @@ if (typeof runner?.run !== 'function') {
 
 process.on('message', (request: WorkerRequest) => {
   const promptReadyMs = sharedClockMs() - request.requestedAt;
+  send({ type: 'accepted', id: request.id });
   const started = performance.now();
   Promise.resolve()
     .then(() => runner.run(request.input))
@@ -35,6 +36,13 @@ process.on('message', (request: WorkerRequest) => {
       },
     );
 });
-// Leave when the orchestrator goes away, rather than linger as an orphan.
-process.on('disconnect', () => process.exit(0));
+// Leave when the orchestrator goes away, rather than linger as an orphan, taking along what the
+// runner started (this process leads its own group).
+process.on('disconnect', () => {
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    process.exit(0);
+  }
+});
 send({ type: 'ready' });

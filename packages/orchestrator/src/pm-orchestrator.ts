@@ -1,5 +1,7 @@
-import { makeCacheKey, type CacheMetrics, type SharedPromptCache } from '@pm/cache-core';
+import { escapePattern, makeCacheKey, type CacheMetrics, type SharedPromptCache } from '@pm/cache-core';
 import { CacheAccess, type AgentPromptBuilder, type BuiltPrompt } from '@pm/prompt-builder';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseDuration, silentLogger, type Duration, type Logger, type Service } from '@pm/service-manager/contract';
 import { AgentPool, SUMMARY_RUNNER } from './agent-pool.js';
 import { OrchestratorError } from './errors.js';
@@ -35,12 +37,16 @@ export interface PMOrchestratorOptions {
   ttl?: Duration;
   /** Agent subprocesses running at once. @default 2 */
   maxAgents?: number;
-  /** Bound on one delegated task; past it the subprocess is killed. @default '60s' */
+  /** Bound on one delegated task; past it the subprocess and everything it started are killed. @default '60s' */
   taskTimeout?: Duration;
-  /** Path or URL of a module whose default export is an `AgentRunner`. @default the summary runner */
+  /** How long an agent gets after SIGTERM (on timeout or stop) before its whole process group gets SIGKILL. @default '2s' */
+  killTimeout?: Duration;
+  /** Path (relative to the working directory) or `file:` URL of a module whose default export is an `AgentRunner`. @default the summary runner */
   runner?: string | URL;
   /** Extra node flags for agent subprocesses. */
   execArgv?: readonly string[];
+  /** Where agents' stdout and stderr go. @default 'inherit' */
+  agentOutput?: 'inherit' | 'ignore';
 }
 
 const PRIORITIES = new Set(['low', 'medium', 'high', 'critical']);
@@ -69,11 +75,13 @@ export class PMOrchestrator implements Service {
     this.#cache = new CacheAccess(options.cache, this.#log, 'orchestrator');
     this.#ttl = options.ttl ?? '15m';
     parseDuration(this.#ttl, 'ttl', configError);
-    this.#timeoutMs = parseDuration(options.taskTimeout ?? '60s', 'taskTimeout', configError);
+    this.#timeoutMs = parseDuration(options.taskTimeout ?? '60s', 'taskTimeout', configError, { timer: true, finite: true });
+    const killGraceMs = parseDuration(options.killTimeout ?? '2s', 'killTimeout', configError, { timer: true, finite: true });
+    const output: unknown = options.agentOutput ?? 'inherit';
+    if (output !== 'inherit' && output !== 'ignore') throw new OrchestratorError(`agentOutput must be 'inherit' or 'ignore', got ${JSON.stringify(output)}`);
     this.#maxAgents = options.maxAgents ?? 2;
     if (!(Number.isSafeInteger(this.#maxAgents) && this.#maxAgents > 0)) throw new OrchestratorError(`maxAgents must be a positive integer, got ${String(options.maxAgents)}`);
-    const runner = options.runner === undefined ? SUMMARY_RUNNER : options.runner instanceof URL ? options.runner : new URL(options.runner, `file://${process.cwd()}/`);
-    this.#pool = new AgentPool({ size: this.#maxAgents, runnerModule: runner, execArgv: options.execArgv ?? [], logger: this.#log });
+    this.#pool = new AgentPool({ size: this.#maxAgents, runnerModule: runnerUrl(options.runner), execArgv: options.execArgv ?? [], killGraceMs, output, logger: this.#log });
     // A changed profile or component makes the delegation prompts built from it stale too.
     this.#unsubscribe = this.#builder.onChange((change) => {
       void this.invalidateCache(change.kind === 'profile' ? change.name : undefined);
@@ -125,7 +133,7 @@ export class PMOrchestrator implements Service {
   /** Drops cached delegation prompts (and the builder's entries) of one agent, or of all. */
   async invalidateCache(agentType?: string): Promise<number> {
     if (agentType !== undefined && (typeof agentType !== 'string' || agentType === '')) throw new OrchestratorError('agentType must be a non-empty string');
-    const pattern = agentType === undefined ? 'delegation_prompt:*' : `delegation_prompt:${agentType.replace(/[*?[\]\\]/g, '\\$&')}:*`;
+    const pattern = agentType === undefined ? 'delegation_prompt:*' : `delegation_prompt:${escapePattern(agentType)}:*`;
     const [own, builder] = await Promise.all([this.#cache.invalidate(pattern), this.#builder.invalidateCache(agentType)]);
     return own + builder;
   }
@@ -148,6 +156,14 @@ export class PMOrchestrator implements Service {
     this.#unsubscribe();
     await this.#pool.close();
   }
+}
+
+/** The runner module as a URL; a path is turned into one by Node (`#`, `?` and spaces are file name characters there). */
+function runnerUrl(runner: string | URL | undefined): URL {
+  if (runner === undefined) return SUMMARY_RUNNER;
+  if (runner instanceof URL) return runner;
+  if (typeof runner !== 'string' || runner === '') throw new OrchestratorError('runner must be a module path or a file: URL');
+  return runner.startsWith('file:') ? new URL(runner) : pathToFileURL(path.resolve(runner));
 }
 
 function validate(request: DelegationRequest): void {

@@ -31,6 +31,8 @@ export interface WorkerRequest {
 }
 export type WorkerReply =
   | { type: 'ready' }
+  /** The task arrived: from here on it may have started, so it is never handed to another process. */
+  | { type: 'accepted'; id: number }
   | { type: 'result'; id: number; promptReadyMs: number; runMs: number; result: AgentRunOutput }
   | { type: 'error'; id: number; message: string };
 

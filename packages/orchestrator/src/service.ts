@@ -1,4 +1,4 @@
-import { resolveSharedPromptCache } from '@pm/cache-core';
+import { CACHE_SERVICE_NAME, resolveSharedPromptCache } from '@pm/cache-core';
 import { AgentPromptBuilder, PROMPT_BUILDER_SERVICE_NAME } from '@pm/prompt-builder';
 import type { ServiceManager } from '@pm/service-manager';
 import { PMOrchestrator, type PMOrchestratorOptions } from './pm-orchestrator.js';
@@ -21,7 +21,8 @@ export function registerOrchestrator(serviceManager: ServiceManager, options: Re
     name: ORCHESTRATOR_SERVICE_NAME,
     token: PMOrchestrator,
     critical: critical ?? true,
-    dependsOn: [PROMPT_BUILDER_SERVICE_NAME],
+    // Stops before the builder and the cache it uses.
+    dependsOn: [PROMPT_BUILDER_SERVICE_NAME, { name: CACHE_SERVICE_NAME, optional: true }],
     useFactory: (container) => {
       const cache = resolveSharedPromptCache(container);
       return new PMOrchestrator({ ...orchestratorOptions, builder: container.resolve(AgentPromptBuilder), ...(cache === undefined ? {} : { cache }) });

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makeCacheKey, type SharedPromptCache } from '@pm/cache-core';
+import { escapePattern, makeCacheKey, type SharedPromptCache } from '@pm/cache-core';
 import { silentLogger, type Duration, type Logger, type Service } from '@pm/service-manager/contract';
 import { CacheAccess } from './cache-access.js';
 import { PromptBuilderError } from './errors.js';
@@ -49,7 +48,6 @@ export interface AgentPromptBuilderOptions extends SourceDirectoryOptions {
 /** The cache namespaces the builder writes. */
 export const PROMPT_BUILDER_NAMESPACES = ['agent_profile', 'task_prompt', 'prompt_component'] as const;
 
-const escapeGlob = (text: string): string => text.replace(/[*?[\]\\]/g, '\\$&');
 const bullets = (items: readonly string[] | undefined): string => (items === undefined || items.length === 0 ? '- none' : items.map((item) => `- ${item}`).join('\n'));
 
 /**
@@ -115,8 +113,8 @@ export class AgentPromptBuilder implements Service {
     assertComponentName(name);
     const key = `prompt_component:${name}:${makeCacheKey(this.sources.projectDir, variables)}`;
     return this.#cache.getOrCompute(key, async () => {
-      const found = await this.sources.findComponent(name);
-      return renderTemplate(await readFile(found.path, 'utf8'), variables, found.path);
+      const found = await this.sources.readComponent(name);
+      return renderTemplate(found.text, variables, found.path);
     }, this.#ttl.component);
   }
 
@@ -175,7 +173,7 @@ export class AgentPromptBuilder implements Service {
       await this.invalidateCache(change.name);
     } else {
       // Any task prompt may embed the component (directly or through a profile's prefix).
-      await Promise.all([this.#cache.invalidate(`prompt_component:${escapeGlob(change.name)}:*`), this.#cache.invalidate('task_prompt:*')]);
+      await Promise.all([this.#cache.invalidate(`prompt_component:${escapePattern(change.name)}:*`), this.#cache.invalidate('task_prompt:*')]);
     }
     this.#log.debug({ ...change }, 'prompt source changed; cache entries dropped');
     for (const listener of this.#listeners) {
@@ -188,8 +186,8 @@ export class AgentPromptBuilder implements Service {
   }
 
   async #readProfile(name: string): Promise<AgentProfile> {
-    const found = await this.sources.findProfile(name);
-    return parseProfile(await readFile(found.path, 'utf8'), found, name);
+    const found = await this.sources.readProfile(name);
+    return parseProfile(found.text, { path: found.path, tier: found.tier }, name);
   }
 
   /** Profile body, rules and components: the part of every prompt of this agent that never varies. */

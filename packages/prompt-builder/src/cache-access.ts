@@ -1,4 +1,4 @@
-import type { SharedPromptCache } from '@pm/cache-core';
+import { CacheSerializationError, type SharedPromptCache } from '@pm/cache-core';
 import type { Duration, Logger } from '@pm/service-manager/contract';
 
 /** Carries an error thrown by the compute function through the cache, to tell it from a cache failure. */
@@ -50,6 +50,9 @@ export class CacheAccess {
       );
     } catch (failure) {
       if (failure instanceof ComputeFailure) throw failure.error;
+      // A value that cannot be cached is a bug in what was built, not a cache outage: computing
+      // it again for each caller would not help.
+      if (failure instanceof CacheSerializationError) throw failure;
       this.#warn(failure);
       return compute();
     }

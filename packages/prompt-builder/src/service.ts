@@ -1,4 +1,4 @@
-import { resolveSharedPromptCache } from '@pm/cache-core';
+import { CACHE_SERVICE_NAME, resolveSharedPromptCache } from '@pm/cache-core';
 import type { ServiceManager } from '@pm/service-manager';
 import { AgentPromptBuilder, type AgentPromptBuilderOptions } from './agent-prompt-builder.js';
 
@@ -21,6 +21,8 @@ export function registerPromptBuilder(serviceManager: ServiceManager, options: R
     name: PROMPT_BUILDER_SERVICE_NAME,
     token: AgentPromptBuilder,
     critical: critical ?? false,
+    // It uses the cache while it runs, so it stops before the cache does; without one it works uncached.
+    dependsOn: [{ name: CACHE_SERVICE_NAME, optional: true }],
     useFactory: (container) => {
       const cache = resolveSharedPromptCache(container);
       return new AgentPromptBuilder({ ...builderOptions, ...(cache === undefined ? {} : { cache }) });

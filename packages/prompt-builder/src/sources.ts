@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,34 +43,61 @@ export class SourceDirectories {
     this.components = tiers.map(([dir, tier]) => ({ dir: path.join(dir, 'components'), tier }));
   }
 
-  /** The highest-precedence file for agent `name`. */
-  async findProfile(name: string): Promise<{ path: string; tier: ProfileTier }> {
+  /** The highest-precedence file for agent `name`, read. */
+  async readProfile(name: string): Promise<SourceFile> {
     assertAgentName(name);
-    const found = await firstExisting(this.agents, `${name}.md`);
+    const found = await firstInside(this.agents, `${name}.md`);
     if (found === undefined) throw new ProfileNotFoundError(name, this.agents.map((d) => d.dir));
     return found;
   }
 
-  /** The highest-precedence file for component `name` (`shared/rules` is `shared/rules.md`). */
-  async findComponent(name: string): Promise<{ path: string; tier: ProfileTier }> {
+  /** The highest-precedence file for component `name` (`shared/rules` is `shared/rules.md`), read. */
+  async readComponent(name: string): Promise<SourceFile> {
     assertComponentName(name);
-    const found = await firstExisting(this.components, `${name}.md`);
+    const found = await firstInside(this.components, `${name}.md`);
     if (found === undefined) throw new ComponentNotFoundError(name, this.components.map((d) => d.dir));
     return found;
   }
 }
 
-async function firstExisting(directories: readonly Directory[], file: string): Promise<{ path: string; tier: ProfileTier } | undefined> {
+/** A prompt source file and what it holds. */
+export interface SourceFile {
+  path: string;
+  tier: ProfileTier;
+  text: string;
+}
+
+async function firstInside(directories: readonly Directory[], file: string): Promise<SourceFile | undefined> {
   for (const { dir, tier } of directories) {
-    const candidate = path.join(dir, file);
-    try {
-      await access(candidate);
-      return { path: candidate, tier };
-    } catch {
-      // not in this tier; try the next
-    }
+    const text = await readInside(dir, file);
+    if (text !== undefined) return { path: path.join(dir, file), tier, text };
   }
   return undefined;
+}
+
+const missing = (error: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * Reads `file` under `dir`, following symlinks only while they stay inside `dir` (the
+ * directory itself may be a link, to a dotfiles repository say). A link that leads outside is
+ * an error and is never read: a secret linked into `.pm/components` never reaches a prompt.
+ * Undefined when the file does not exist there.
+ */
+async function readInside(dir: string, file: string): Promise<string | undefined> {
+  const candidate = path.join(dir, file);
+  let real: string;
+  let root: string;
+  try {
+    [real, root] = await Promise.all([realpath(candidate), realpath(dir)]);
+  } catch (error) {
+    if (missing(error)) return undefined;
+    throw new PromptBuilderError(`cannot read ${candidate}: ${(error as Error).message}`, { cause: error });
+  }
+  if (!real.startsWith(root + path.sep)) {
+    throw new PromptBuilderError(`${candidate} leads outside ${dir} (to ${real}); prompt sources are only read from inside their directories`, { code: 'E_UNSAFE_SOURCE' });
+  }
+  if (!(await stat(real)).isFile()) return undefined;
+  return readFile(real, 'utf8');
 }
 
 export function assertAgentName(name: unknown): asserts name is string {
