@@ -61,7 +61,7 @@ describe.runIf(enabled)('Redis out of memory (maxmemory, noeviction)', () => {
     const raw = new Redis(redis.url);
     for (const size of [64 * 1024, 1024, 16]) {
       for (let i = 0; i < 10_000; i++) {
-        const refused = await raw.set(`filler:${size}:${i}`, 'x'.repeat(size)).then(() => false, (error: unknown) => /OOM/.test(String(error)));
+        const refused = await raw.set(`filler:${size}:${i}`, 'x'.repeat(size)).then(() => false, (error: unknown) => String(error).includes('OOM'));
         if (refused) break;
       }
     }
@@ -203,7 +203,9 @@ describe.runIf(enabled)('keys and values that cannot cross to L2 intact', () => 
     class Profile {
       constructor(readonly name: string) {}
     }
-    for (const value of [/ab+c/, new ArrayBuffer(4), new Error('x'), new Profile('qa'), { nested: [1, , 3] }]) {
+    const sparse: unknown[] = [1];
+    sparse[2] = 3; // a hole at index 1
+    for (const value of [/ab+c/, new ArrayBuffer(4), new Error('x'), new Profile('qa'), { nested: sparse }]) {
       const error = await cache.set('v', value).then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(CacheSerializationError);
       expect((error as Error).message).toMatch(/does not come back from the L2 tier|sparse array/);

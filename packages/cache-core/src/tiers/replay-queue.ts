@@ -78,7 +78,7 @@ function removalCovers(removal: Removal, key: string, tags: readonly string[] | 
     case 'invalidate':
       return compilePattern(removal.pattern).matches(key);
     case 'tags':
-      return tags !== undefined && tags.some((tag) => removal.tags.includes(tag));
+      return tags?.some((tag) => removal.tags.includes(tag)) === true;
     case 'clear':
       return true;
   }
