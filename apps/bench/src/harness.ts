@@ -55,7 +55,11 @@ export async function compare(contenders: readonly Contender[], options: Compare
 }
 
 /** Times `operation` once per round after `prepare` (untimed); returns the median in ms. */
-export async function timeRounds(rounds: number, prepare: () => unknown, operation: () => unknown): Promise<{ medianMs: number; samplesMs: number[] }> {
+export async function timeRounds(
+  rounds: number,
+  prepare: () => unknown,
+  operation: () => unknown,
+): Promise<{ medianMs: number; samplesMs: number[] }> {
   const samplesMs: number[] = [];
   for (let round = 0; round < rounds; round++) {
     await prepare();

@@ -76,8 +76,18 @@ export async function redisThroughput(url: string, rounds: number): Promise<{ mg
 
   const mget = await compare(
     [
-      { name: '100 sequential get', run: async (n) => { for (let r = 0; r < n; r++) for (const key of batch) consume(await store.get(key)); } },
-      { name: 'one pipelined mget of 100', run: async (n) => { for (let r = 0; r < n; r++) consume(await store.mget(batch)); } },
+      {
+        name: '100 sequential get',
+        run: async (n) => {
+          for (let r = 0; r < n; r++) for (const key of batch) consume(await store.get(key));
+        },
+      },
+      {
+        name: 'one pipelined mget of 100',
+        run: async (n) => {
+          for (let r = 0; r < n; r++) consume(await store.mget(batch));
+        },
+      },
     ],
     { rounds, iterations: 20, baseline: '100 sequential get' },
   );
@@ -91,7 +101,9 @@ export async function redisThroughput(url: string, rounds: number): Promise<{ mg
   const bento = new BentoCache({
     default: 'tiered',
     stores: {
-      tiered: bentostore().useL1Layer(memoryDriver({ maxItems: 1 })).useL2Layer(redisDriver({ connection })),
+      tiered: bentostore()
+        .useL1Layer(memoryDriver({ maxItems: 1 }))
+        .useL2Layer(redisDriver({ connection })),
       l2only: bentostore().useL2Layer(redisDriver({ connection })),
     },
   });
@@ -104,10 +116,30 @@ export async function redisThroughput(url: string, rounds: number): Promise<{ mg
   const next = () => keys[(j = (j + 1) % keys.length)]!;
   const tiered = await compare(
     [
-      { name: 'RedisStore.get (no L1)', run: async (n) => { for (let i = 0; i < n; i++) consume(await store.get(next())); } },
-      { name: '@pm get: L1 miss, L2 hit, backfill', run: async (n) => { for (let i = 0; i < n; i++) consume(await ours.get(next())); } },
-      { name: 'bentocache get: L1 miss, L2 hit', run: async (n) => { for (let i = 0; i < n; i++) consume(await bento.get({ key: next() })); } },
-      { name: 'bentocache get, no L1 (Redis only)', run: async (n) => { for (let i = 0; i < n; i++) consume(await bentoL2.get({ key: next() })); } },
+      {
+        name: 'RedisStore.get (no L1)',
+        run: async (n) => {
+          for (let i = 0; i < n; i++) consume(await store.get(next()));
+        },
+      },
+      {
+        name: '@pm get: L1 miss, L2 hit, backfill',
+        run: async (n) => {
+          for (let i = 0; i < n; i++) consume(await ours.get(next()));
+        },
+      },
+      {
+        name: 'bentocache get: L1 miss, L2 hit',
+        run: async (n) => {
+          for (let i = 0; i < n; i++) consume(await bento.get({ key: next() }));
+        },
+      },
+      {
+        name: 'bentocache get, no L1 (Redis only)',
+        run: async (n) => {
+          for (let i = 0; i < n; i++) consume(await bentoL2.get({ key: next() }));
+        },
+      },
     ],
     { rounds, iterations: 500, baseline: '@pm get: L1 miss, L2 hit, backfill' },
   );
@@ -179,4 +211,3 @@ export interface CodecRow {
   decodeUs: number;
   encodeUncompressedUs: number;
 }
-

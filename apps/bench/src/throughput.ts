@@ -44,29 +44,101 @@ export async function hitPathSuites(rounds: number): Promise<Suite[]> {
 
   const sync = await compare(
     [
-      { name: 'lru-cache get', run: (n) => { let s = 0; for (let i = 0; i < n; i++) s += lru.get(keys[i % ENTRIES]!)!.length; consume(s); } },
-      { name: '@pm getSync', run: (n) => { let s = 0; for (let i = 0; i < n; i++) s += ours.getSync<string>(keys[i % ENTRIES]!)!.length; consume(s); } },
+      {
+        name: 'lru-cache get',
+        run: (n) => {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += lru.get(keys[i % ENTRIES]!)!.length;
+          consume(s);
+        },
+      },
+      {
+        name: '@pm getSync',
+        run: (n) => {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += ours.getSync<string>(keys[i % ENTRIES]!)!.length;
+          consume(s);
+        },
+      },
     ],
     { rounds, iterations: 1_000_000, baseline: 'lru-cache get' },
   );
 
   const asyncHit = await compare(
     [
-      { name: 'async lru-cache wrapper', run: async (n) => { let s = 0; for (let i = 0; i < n; i++) s += (await lruAsync(keys[i % ENTRIES]!))!.length; consume(s); } },
-      { name: '@pm get', run: async (n) => { let s = 0; for (let i = 0; i < n; i++) s += (await ours.get<string>(keys[i % ENTRIES]!))!.length; consume(s); } },
-      { name: 'bentocache get (memory)', run: async (n) => { let s = 0; for (let i = 0; i < n; i++) s += (await bento.get<string>({ key: keys[i % ENTRIES]! })).length; consume(s); } },
-      { name: 'cacheable get', run: async (n) => { let s = 0; for (let i = 0; i < n; i++) s += (await cacheable.get<string>(keys[i % ENTRIES]!))!.length; consume(s); } },
+      {
+        name: 'async lru-cache wrapper',
+        run: async (n) => {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += (await lruAsync(keys[i % ENTRIES]!))!.length;
+          consume(s);
+        },
+      },
+      {
+        name: '@pm get',
+        run: async (n) => {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += (await ours.get<string>(keys[i % ENTRIES]!))!.length;
+          consume(s);
+        },
+      },
+      {
+        name: 'bentocache get (memory)',
+        run: async (n) => {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += (await bento.get<string>({ key: keys[i % ENTRIES]! })).length;
+          consume(s);
+        },
+      },
+      {
+        name: 'cacheable get',
+        run: async (n) => {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += (await cacheable.get<string>(keys[i % ENTRIES]!))!.length;
+          consume(s);
+        },
+      },
     ],
     { rounds, iterations: 100_000, baseline: 'async lru-cache wrapper' },
   );
 
-  const never = (): string => { throw new Error('a hit must not compute'); };
+  const never = (): string => {
+    throw new Error('a hit must not compute');
+  };
   const getOrCompute = await compare(
     [
-      { name: 'async lru-cache wrapper', run: async (n) => { let s = 0; for (let i = 0; i < n; i++) s += (await lruAsync(keys[i % ENTRIES]!))!.length; consume(s); } },
-      { name: '@pm getOrCompute (hit)', run: async (n) => { let s = 0; for (let i = 0; i < n; i++) s += (await ours.getOrCompute(keys[i % ENTRIES]!, never)).length; consume(s); } },
-      { name: 'bentocache getOrSet (hit)', run: async (n) => { let s = 0; for (let i = 0; i < n; i++) s += (await bento.getOrSet({ key: keys[i % ENTRIES]!, factory: never })).length; consume(s); } },
-      { name: 'cacheable getOrSet (hit)', run: async (n) => { let s = 0; for (let i = 0; i < n; i++) s += (await cacheable.getOrSet<string>(keys[i % ENTRIES]!, async () => never()))!.length; consume(s); } },
+      {
+        name: 'async lru-cache wrapper',
+        run: async (n) => {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += (await lruAsync(keys[i % ENTRIES]!))!.length;
+          consume(s);
+        },
+      },
+      {
+        name: '@pm getOrCompute (hit)',
+        run: async (n) => {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += (await ours.getOrCompute(keys[i % ENTRIES]!, never)).length;
+          consume(s);
+        },
+      },
+      {
+        name: 'bentocache getOrSet (hit)',
+        run: async (n) => {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += (await bento.getOrSet({ key: keys[i % ENTRIES]!, factory: never })).length;
+          consume(s);
+        },
+      },
+      {
+        name: 'cacheable getOrSet (hit)',
+        run: async (n) => {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += (await cacheable.getOrSet<string>(keys[i % ENTRIES]!, async () => never()))!.length;
+          consume(s);
+        },
+      },
     ],
     { rounds, iterations: 100_000, baseline: 'async lru-cache wrapper' },
   );
@@ -85,13 +157,32 @@ export async function setSuite(rounds: number): Promise<Suite> {
   const writeKeys = Array.from({ length: 5000 }, (_, i) => `task_prompt:w:${i}`);
   const results = await compare(
     [
-      { name: 'lru-cache set', run: (n) => { for (let i = 0; i < n; i++) lru.set(writeKeys[i % 5000]!, prompts[i % ENTRIES]); } },
-      { name: '@pm setSync', run: (n) => { for (let i = 0; i < n; i++) ours.setSync(writeKeys[i % 5000]!, prompts[i % ENTRIES]!); } },
-      { name: '@pm set (async)', run: async (n) => { for (let i = 0; i < n; i++) await ours.set(writeKeys[i % 5000]!, prompts[i % ENTRIES]!); } },
+      {
+        name: 'lru-cache set',
+        run: (n) => {
+          for (let i = 0; i < n; i++) lru.set(writeKeys[i % 5000]!, prompts[i % ENTRIES]);
+        },
+      },
+      {
+        name: '@pm setSync',
+        run: (n) => {
+          for (let i = 0; i < n; i++) ours.setSync(writeKeys[i % 5000]!, prompts[i % ENTRIES]!);
+        },
+      },
+      {
+        name: '@pm set (async)',
+        run: async (n) => {
+          for (let i = 0; i < n; i++) await ours.set(writeKeys[i % 5000]!, prompts[i % ENTRIES]!);
+        },
+      },
     ],
     { rounds, iterations: 100_000, baseline: 'lru-cache set' },
   );
-  return { title: 'set throughput (with eviction)', note: '2 KB prompts, 5000 keys cycling through 1000 slots, 100 000 writes per round', results };
+  return {
+    title: 'set throughput (with eviction)',
+    note: '2 KB prompts, 5000 keys cycling through 1000 slots, 100 000 writes per round',
+    results,
+  };
 }
 
 export interface InvalidationResult {
@@ -114,7 +205,9 @@ export async function invalidationSuite(rounds: number): Promise<InvalidationRes
     }
   };
   let removed = 0;
-  const namespace = await timeRounds(rounds, fill, async () => { removed = await cache.invalidate('ns3:*'); });
+  const namespace = await timeRounds(rounds, fill, async () => {
+    removed = await cache.invalidate('ns3:*');
+  });
   // A pattern whose namespace part has a wildcard cannot use the index: every key is tested.
   const fullScan = await timeRounds(rounds, fill, () => cache.invalidate('ns?:prompt:*3'));
   // What a user of raw lru-cache would write: scan every key with a minimatch regex.

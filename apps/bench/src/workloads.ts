@@ -1,4 +1,17 @@
-const WORDS = ['agent', 'profile', 'task', 'delegate', 'review', 'context', 'memory', 'project', 'deliverable', 'requirement', 'tool', 'rules'];
+const WORDS = [
+  'agent',
+  'profile',
+  'task',
+  'delegate',
+  'review',
+  'context',
+  'memory',
+  'project',
+  'deliverable',
+  'requirement',
+  'tool',
+  'rules',
+];
 const CJK = '提示词缓存代理配置任务上下文记忆项目交付要求工具规则审查委派';
 
 /** A prompt of about `bytes` characters: ASCII prose, or CJK text (two-byte in V8). */
@@ -21,7 +34,14 @@ export function makeProfile(seed: number, fields: number): unknown {
   const settings: Record<string, unknown> = {};
   for (let i = 0; i < fields; i++) {
     const kind = (seed + i) % 4;
-    settings[`setting_${i}`] = kind === 0 ? `v${seed % 97}-${i}` : kind === 1 ? (seed * 31 + i) % 1000 : kind === 2 ? (seed + i) % 3 === 0 : `${WORDS[i % WORDS.length]!}-${seed}`;
+    settings[`setting_${i}`] =
+      kind === 0
+        ? `v${seed % 97}-${i}`
+        : kind === 1
+          ? (seed * 31 + i) % 1000
+          : kind === 2
+            ? (seed + i) % 3 === 0
+            : `${WORDS[i % WORDS.length]!}-${seed}`;
   }
   const text = JSON.stringify({
     name: `agent-${seed}`,

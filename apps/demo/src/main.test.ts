@@ -31,15 +31,33 @@ describe('the demo, end to end', () => {
     expect(summary.improvementPercent).toBeGreaterThan(0);
     expect(summary.delegation.coldMs).toBeGreaterThan(0);
     expect(summary.delegation.warmMs).toBeGreaterThan(0);
-    for (const row of ['profile load', 'task prompt build', 'delegation prompt', 'delegation: prompt ready in child']) expect(stdout).toContain(row);
+    for (const row of ['profile load', 'task prompt build', 'delegation prompt', 'delegation: prompt ready in child'])
+      expect(stdout).toContain(row);
     expect(stdout).toMatch(/services running: shared_prompt_cache .*, prompt_builder .*, pm_orchestrator/);
   }, 60_000);
 
   it('shares one cache between worker processes through a FileStore', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'pm-demo-store-'));
     try {
-      const { stdout } = await demo('--contexts', '2', '--requests', '30', '--delegations', '1', '--store', 'file', '--dir', dir, '--workers', '2', '--json');
-      const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as { store: string; workers: { worker: number; hitRate: number; l2Misses: number }[] };
+      const { stdout } = await demo(
+        '--contexts',
+        '2',
+        '--requests',
+        '30',
+        '--delegations',
+        '1',
+        '--store',
+        'file',
+        '--dir',
+        dir,
+        '--workers',
+        '2',
+        '--json',
+      );
+      const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+        store: string;
+        workers: { worker: number; hitRate: number; l2Misses: number }[];
+      };
       expect(summary.store).toBe('file');
       expect(summary.workers).toHaveLength(1);
       expect(summary.workers[0]).toMatchObject({ worker: 1, hitRate: 1, l2Misses: 0 });
@@ -48,12 +66,34 @@ describe('the demo, end to end', () => {
     }
   }, 90_000);
 
-  it.runIf(process.env.PM_REDIS_URL !== undefined)('shares one cache between worker processes through Redis', async () => {
-    const { stdout } = await demo('--contexts', '2', '--requests', '30', '--delegations', '1', '--store', 'redis', '--redis-url', process.env.PM_REDIS_URL!, '--workers', '2', '--json');
-    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as { store: string; health: string; workers: { hitRate: number; l2Misses: number }[] };
-    expect(summary).toMatchObject({ store: 'redis', health: 'healthy' });
-    expect(summary.workers[0]).toMatchObject({ hitRate: 1, l2Misses: 0 });
-  }, 90_000);
+  it.runIf(process.env.PM_REDIS_URL !== undefined)(
+    'shares one cache between worker processes through Redis',
+    async () => {
+      const { stdout } = await demo(
+        '--contexts',
+        '2',
+        '--requests',
+        '30',
+        '--delegations',
+        '1',
+        '--store',
+        'redis',
+        '--redis-url',
+        process.env.PM_REDIS_URL!,
+        '--workers',
+        '2',
+        '--json',
+      );
+      const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+        store: string;
+        health: string;
+        workers: { hitRate: number; l2Misses: number }[];
+      };
+      expect(summary).toMatchObject({ store: 'redis', health: 'healthy' });
+      expect(summary.workers[0]).toMatchObject({ hitRate: 1, l2Misses: 0 });
+    },
+    90_000,
+  );
 
   it('refuses --workers without a store the processes can share', async () => {
     const failure = await demo('--workers', '2').catch((error: unknown) => error as { code: number; stderr: string });

@@ -59,7 +59,8 @@ function parseCli() {
     process.exit(0);
   }
   const store = values.store;
-  if (store !== 'memory' && store !== 'file' && store !== 'redis') throw new Error(`--store must be memory, file or redis, got ${JSON.stringify(store)}`);
+  if (store !== 'memory' && store !== 'file' && store !== 'redis')
+    throw new Error(`--store must be memory, file or redis, got ${JSON.stringify(store)}`);
   const workers = positiveInt('workers', values.workers, 1);
   if (workers > 1 && store === 'memory') throw new Error('--workers needs a cache the processes can share: --store file or --store redis');
   return {
@@ -80,13 +81,27 @@ type Options = ReturnType<typeof parseCli>;
 /** The cache's shared tiers for the chosen store. */
 function tiers(options: Options): Pick<SharedPromptCacheOptions, 'l2' | 'bus'> {
   if (options.store === 'file') return { l2: new FileStore({ dir: path.resolve(options.dir) }) };
-  if (options.store === 'redis') return { l2: new RedisStore({ url: options.redisUrl }), bus: new RedisInvalidationBus({ url: options.redisUrl }) };
+  if (options.store === 'redis')
+    return { l2: new RedisStore({ url: options.redisUrl }), bus: new RedisInvalidationBus({ url: options.redisUrl }) };
   return {};
 }
 
 /** The command line of a worker process: the same options, one worker's role. */
 function workerArgs(options: Options, index: number): string[] {
-  return ['--worker', String(index), '--contexts', String(options.contexts), '--requests', String(options.requests), '--store', options.store, '--redis-url', options.redisUrl, '--dir', options.dir];
+  return [
+    '--worker',
+    String(index),
+    '--contexts',
+    String(options.contexts),
+    '--requests',
+    String(options.requests),
+    '--store',
+    options.store,
+    '--redis-url',
+    options.redisUrl,
+    '--dir',
+    options.dir,
+  ];
 }
 
 interface WorkerReport {
@@ -136,7 +151,13 @@ async function main(): Promise<void> {
     const newPhase = (): Phase => ({ cold: [], warm: [] });
     const taskPrompt = {
       name: 'task prompt build',
-      run: (r: DelegationRequest) => builder.buildTaskToolPrompt(r.agentType, { task: r.taskDescription, requirements: r.requirements ?? [], deliverables: r.deliverables ?? [], priority: r.priority ?? 'medium' }),
+      run: (r: DelegationRequest) =>
+        builder.buildTaskToolPrompt(r.agentType, {
+          task: r.taskDescription,
+          requirements: r.requirements ?? [],
+          deliverables: r.deliverables ?? [],
+          priority: r.priority ?? 'medium',
+        }),
       phase: newPhase(),
     };
     const operations = [
@@ -201,12 +222,30 @@ async function main(): Promise<void> {
         improvement: `${improvement(phase).toFixed(1)}%`,
       };
     }
-    console.log(`\n@pm demo: ${AGENTS.length} agents × ${options.contexts} task contexts, ${options.requests} Zipf requests, ${options.delegations} delegations per phase`);
-    console.log(`services ${startup.status}: ${Object.entries(startup.startupTimes).map(([name, t]) => `${name} ${fmt(t)}`).join(', ')}\n`);
+    console.log(
+      `\n@pm demo: ${AGENTS.length} agents × ${options.contexts} task contexts, ${options.requests} Zipf requests, ${options.delegations} delegations per phase`,
+    );
+    console.log(
+      `services ${startup.status}: ${Object.entries(startup.startupTimes)
+        .map(([name, t]) => `${name} ${fmt(t)}`)
+        .join(', ')}\n`,
+    );
     console.table(rows);
     if (workers.length > 0) {
       console.log(`${workers.length} more process(es) sharing the ${options.store} store, each asking for the same prompts (Zipf):`);
-      console.table(Object.fromEntries(workers.map((w) => [`worker ${w.worker}`, { 'p50': fmt(w.p50Ms), 'hit rate': `${(w.hitRate * 100).toFixed(1)}%`, 'from L2 (built by another process)': w.l2Hits, 'built here': w.l2Misses }])));
+      console.table(
+        Object.fromEntries(
+          workers.map((w) => [
+            `worker ${w.worker}`,
+            {
+              p50: fmt(w.p50Ms),
+              'hit rate': `${(w.hitRate * 100).toFixed(1)}%`,
+              'from L2 (built by another process)': w.l2Hits,
+              'built here': w.l2Misses,
+            },
+          ]),
+        ),
+      );
     }
     console.table({
       cache: {
@@ -219,20 +258,28 @@ async function main(): Promise<void> {
       },
     });
     if (options.json) {
-      console.log(JSON.stringify({
-        improvementPercent: improvement(taskPrompt.phase),
-        hitRate: metrics.hitRate,
-        coldMs: percentile(taskPrompt.phase.cold, 50),
-        warmMs: percentile(taskPrompt.phase.warm, 50),
-        delegation: { coldMs: percentile(delegation.cold, 50), warmMs: percentile(delegation.warm, 50), improvementPercent: improvement(delegation) },
-        operations: Object.fromEntries(operations.map(({ name, phase }) => [name, { coldMs: percentile(phase.cold, 50), warmMs: percentile(phase.warm, 50) }])),
-        entries: metrics.entryCount,
-        evictions: metrics.evictions,
-        memoryMb: metrics.sizeMb,
-        store: options.store,
-        workers,
-        health: health.status,
-      }));
+      console.log(
+        JSON.stringify({
+          improvementPercent: improvement(taskPrompt.phase),
+          hitRate: metrics.hitRate,
+          coldMs: percentile(taskPrompt.phase.cold, 50),
+          warmMs: percentile(taskPrompt.phase.warm, 50),
+          delegation: {
+            coldMs: percentile(delegation.cold, 50),
+            warmMs: percentile(delegation.warm, 50),
+            improvementPercent: improvement(delegation),
+          },
+          operations: Object.fromEntries(
+            operations.map(({ name, phase }) => [name, { coldMs: percentile(phase.cold, 50), warmMs: percentile(phase.warm, 50) }]),
+          ),
+          entries: metrics.entryCount,
+          evictions: metrics.evictions,
+          memoryMb: metrics.sizeMb,
+          store: options.store,
+          workers,
+          health: health.status,
+        }),
+      );
     }
   } finally {
     await serviceManager.stopAll();
@@ -240,7 +287,13 @@ async function main(): Promise<void> {
 }
 
 /** A worker process: asks for prompts the main process built, through the shared tier. */
-async function runWorker(index: number, cache: SharedPromptCache, orchestrator: PMOrchestrator, requests: DelegationRequest[], options: Options): Promise<void> {
+async function runWorker(
+  index: number,
+  cache: SharedPromptCache,
+  orchestrator: PMOrchestrator,
+  requests: DelegationRequest[],
+  options: Options,
+): Promise<void> {
   cache.resetMetrics();
   const draw = zipfSampler(requests.length, 1.1, 42 + index);
   const samples: number[] = [];
@@ -249,7 +302,13 @@ async function runWorker(index: number, cache: SharedPromptCache, orchestrator: 
     samples.push(await timed(() => orchestrator.generateAgentPrompt(request)));
   }
   const metrics = cache.getMetrics();
-  const report: WorkerReport = { worker: index, p50Ms: percentile(samples, 50), hitRate: metrics.hitRate, l2Hits: metrics.l2?.hits ?? 0, l2Misses: metrics.l2?.misses ?? 0 };
+  const report: WorkerReport = {
+    worker: index,
+    p50Ms: percentile(samples, 50),
+    hitRate: metrics.hitRate,
+    l2Hits: metrics.l2?.hits ?? 0,
+    l2Misses: metrics.l2?.misses ?? 0,
+  };
   process.send?.(report);
 }
 
@@ -258,19 +317,21 @@ async function runWorkers(options: Options): Promise<WorkerReport[]> {
   const script = fileURLToPath(import.meta.url);
   const bar = progress(`${options.workers - 1} worker process(es)`, options.workers - 1);
   const reports = await Promise.all(
-    Array.from({ length: options.workers - 1 }, (_, i) =>
-      new Promise<WorkerReport>((resolve, reject) => {
-        let report: WorkerReport | undefined;
-        const child = fork(script, workerArgs(options, i + 1), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-        child.on('message', (message: WorkerReport) => {
-          report = message;
-        });
-        child.on('exit', (code) => {
-          bar.tick();
-          if (report !== undefined && code === 0) resolve(report);
-          else reject(new Error(`worker ${i + 1} exited with code ${String(code)}`));
-        });
-      }),
+    Array.from(
+      { length: options.workers - 1 },
+      (_, i) =>
+        new Promise<WorkerReport>((resolve, reject) => {
+          let report: WorkerReport | undefined;
+          const child = fork(script, workerArgs(options, i + 1), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+          child.on('message', (message: WorkerReport) => {
+            report = message;
+          });
+          child.on('exit', (code) => {
+            bar.tick();
+            if (report !== undefined && code === 0) resolve(report);
+            else reject(new Error(`worker ${i + 1} exited with code ${String(code)}`));
+          });
+        }),
     ),
   );
   bar.done();

@@ -21,15 +21,22 @@ const packages = await readdir(packagesDir);
 // Examples run from inside this app, so `@pm/*` imports resolve to the built packages.
 const scratch = await mkdtemp(path.join(demoDir, '.readme-'));
 // tsx reads the tsconfig of its working directory; examples use the project's legacy decorators.
-await writeFile(path.join(scratch, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2023', experimentalDecorators: true } }));
+await writeFile(
+  path.join(scratch, 'tsconfig.json'),
+  JSON.stringify({ compilerOptions: { target: 'ES2023', experimentalDecorators: true } }),
+);
 afterAll(() => rm(scratch, { recursive: true, force: true }));
 
 describe('package README examples', () => {
-  it.each(packages)('%s has an example that runs', async (name) => {
-    const example = exampleOf(await readFile(path.join(packagesDir, name, 'README.md'), 'utf8'));
-    expect(example, `${name}/README.md needs a \`\`\`ts block under "## Example"`).toBeDefined();
-    const file = path.join(scratch, `${name}.ts`);
-    await writeFile(file, example!);
-    await expect(run(process.execPath, ['--import', tsx, file], { cwd: scratch, timeout: 30_000 })).resolves.toBeDefined();
-  }, 60_000);
+  it.each(packages)(
+    '%s has an example that runs',
+    async (name) => {
+      const example = exampleOf(await readFile(path.join(packagesDir, name, 'README.md'), 'utf8'));
+      expect(example, `${name}/README.md needs a \`\`\`ts block under "## Example"`).toBeDefined();
+      const file = path.join(scratch, `${name}.ts`);
+      await writeFile(file, example!);
+      await expect(run(process.execPath, ['--import', tsx, file], { cwd: scratch, timeout: 30_000 })).resolves.toBeDefined();
+    },
+    60_000,
+  );
 });

@@ -1,8 +1,16 @@
-
 export const AGENTS = ['engineer', 'qa', 'documentation', 'ops', 'security', 'research'] as const;
 
 const VERBS = ['Implement', 'Review', 'Document', 'Harden', 'Benchmark', 'Investigate'];
-const SUBJECTS = ['authentication', 'the billing export', 'rate limiting', 'the search index', 'session storage', 'audit logging', 'the CLI', 'retries'];
+const SUBJECTS = [
+  'authentication',
+  'the billing export',
+  'rate limiting',
+  'the search index',
+  'session storage',
+  'audit logging',
+  'the CLI',
+  'retries',
+];
 
 /** The element at `index`, wrapping around; for lists known to be non-empty. */
 export function cyclic<T>(list: readonly T[], index: number): T {

@@ -5,7 +5,10 @@ import { SharedPromptCache } from './shared-prompt-cache.js';
 describe('mget and mset', () => {
   it('reads many keys in order, counting each hit and miss', async () => {
     const cache = new SharedPromptCache();
-    await cache.mset([{ key: 'a', value: 1 }, { key: 'b', value: null, ttl: '1m' }]);
+    await cache.mset([
+      { key: 'a', value: 1 },
+      { key: 'b', value: null, ttl: '1m' },
+    ]);
     expect(await cache.mget(['a', 'x', 'b'])).toEqual([1, undefined, null]);
     expect(cache.getMetrics()).toMatchObject({ hits: 2, misses: 1, sets: 2 });
   });
@@ -13,9 +16,24 @@ describe('mget and mset', () => {
   it('writes nothing when any entry is invalid', async () => {
     const cache = new SharedPromptCache({ maxMemoryMb: 0.01 });
     await cache.set('a', 'old');
-    await expect(cache.mset([{ key: 'a', value: 'new' }, { key: 'b', value: () => 1 }])).rejects.toBeInstanceOf(CacheSerializationError);
-    await expect(cache.mset([{ key: 'a', value: 'new' }, { key: 'c', value: 'x'.repeat(20_000) }])).rejects.toBeInstanceOf(CacheEntryTooLargeError);
-    await expect(cache.mset([{ key: 'a', value: 'new' }, { key: 'd', value: 1, ttl: 0 }])).rejects.toThrow(/ttl/);
+    await expect(
+      cache.mset([
+        { key: 'a', value: 'new' },
+        { key: 'b', value: () => 1 },
+      ]),
+    ).rejects.toBeInstanceOf(CacheSerializationError);
+    await expect(
+      cache.mset([
+        { key: 'a', value: 'new' },
+        { key: 'c', value: 'x'.repeat(20_000) },
+      ]),
+    ).rejects.toBeInstanceOf(CacheEntryTooLargeError);
+    await expect(
+      cache.mset([
+        { key: 'a', value: 'new' },
+        { key: 'd', value: 1, ttl: 0 },
+      ]),
+    ).rejects.toThrow(/ttl/);
     expect(await cache.get('a')).toBe('old');
     expect(cache.getMetrics().entryCount).toBe(1);
   });
@@ -57,7 +75,12 @@ describe('warm', () => {
     const cache = new SharedPromptCache({ logger: { debug() {}, info() {}, error() {}, warn: (o) => warned.push(o) } });
     const result = await cache.warm([
       { key: 'ok', load: () => 'fine' },
-      { key: 'bad', load: () => { throw new Error('disk'); } },
+      {
+        key: 'bad',
+        load: () => {
+          throw new Error('disk');
+        },
+      },
       { key: 'rejects', load: () => Promise.reject(new Error('net')) },
       { key: 'undef', load: () => undefined },
       { key: 'noload' } as never,
@@ -74,7 +97,11 @@ describe('warm', () => {
       yield { key: 'g:1', load: () => 1 };
       yield { key: 'g:2', load: () => 2 };
     }
-    const result = await cache.warm(items(), { onProgress: () => { throw new Error('ui'); } });
+    const result = await cache.warm(items(), {
+      onProgress: () => {
+        throw new Error('ui');
+      },
+    });
     expect(result).toEqual({ loaded: 2, failed: 0 });
   });
 

@@ -10,7 +10,21 @@ describe('stableStringify', () => {
   });
 
   it('represents Maps, Sets, Dates, BigInts and bytes deterministically', () => {
-    expect(stableStringify(new Map([['b', 1], ['a', 2]]))).toBe(stableStringify(new Map([['a', 2], ['b', 1]])));
+    expect(
+      stableStringify(
+        new Map([
+          ['b', 1],
+          ['a', 2],
+        ]),
+      ),
+    ).toBe(
+      stableStringify(
+        new Map([
+          ['a', 2],
+          ['b', 1],
+        ]),
+      ),
+    );
     expect(stableStringify(new Set([3, 1]))).toBe(stableStringify(new Set([1, 3])));
     expect(stableStringify(new Date(0))).toBe('"1970-01-01T00:00:00.000Z"');
     expect(stableStringify(12n)).toBe('{"$bigint":"12"}');
@@ -33,7 +47,9 @@ describe('makeCacheKey', () => {
   it('is a sha256 hex digest, equal for equal parts whatever the key order', () => {
     const key = makeCacheKey('engineer', context);
     expect(key).toMatch(/^[0-9a-f]{64}$/);
-    expect(makeCacheKey('engineer', { meta: { owner: 'eng', priority: 'high' }, requirements: ['jwt', 'tests'], task: 'Implement auth' })).toBe(key);
+    expect(
+      makeCacheKey('engineer', { meta: { owner: 'eng', priority: 'high' }, requirements: ['jwt', 'tests'], task: 'Implement auth' }),
+    ).toBe(key);
     expect(makeCacheKey('qa', context)).not.toBe(key);
   });
 

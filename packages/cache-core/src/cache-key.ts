@@ -40,7 +40,10 @@ function write(value: unknown, ancestors: Set<object>): string {
     const entries = [...value].map(([k, v]) => `[${write(k, ancestors)},${write(v, ancestors)}]`).sort();
     out = `{"$map":[${entries.join(',')}]}`;
   } else if (value instanceof Set) {
-    out = `{"$set":[${[...value].map((item) => write(item, ancestors)).sort().join(',')}]}`;
+    out = `{"$set":[${[...value]
+      .map((item) => write(item, ancestors))
+      .sort()
+      .join(',')}]}`;
   } else {
     const record = value as Record<string, unknown>;
     const parts: string[] = [];

@@ -15,7 +15,11 @@ describe('registerCacheService', () => {
     expect(service.cache.started).toBe(true);
     expect(serviceManager.container.resolve(SHARED_PROMPT_CACHE)).toBe(service.cache);
     expect(serviceManager.get(CACHE_SERVICE_NAME)).toBe(service);
-    expect((await serviceManager.health()).services[CACHE_SERVICE_NAME]).toMatchObject({ status: 'healthy', critical: false, checks: { started: true, l1: true, memory: true } });
+    expect((await serviceManager.health()).services[CACHE_SERVICE_NAME]).toMatchObject({
+      status: 'healthy',
+      critical: false,
+      checks: { started: true, l1: true, memory: true },
+    });
     await serviceManager.stopAll();
     expect(service.cache.started).toBe(false);
   });
@@ -54,7 +58,9 @@ describe('registerCacheService', () => {
     expect(report.failed).toEqual([{ name: CACHE_SERVICE_NAME, critical: false, error: 'L2 unreachable' }]);
     expect(serviceManager.isReady()).toBe(true);
     expect((await serviceManager.health()).status).toBe('degraded');
-    await vi.waitFor(() => { expect(serviceManager.getState(CACHE_SERVICE_NAME)).toBe('running'); });
+    await vi.waitFor(() => {
+      expect(serviceManager.getState(CACHE_SERVICE_NAME)).toBe('running');
+    });
     expect((await serviceManager.health()).status).toBe('healthy');
     await serviceManager.stopAll();
   });

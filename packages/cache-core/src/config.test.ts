@@ -31,7 +31,13 @@ describe('presets', () => {
   });
 
   it('defaults to 1000 entries, 100 MB, 30 minutes, 5 minutes', () => {
-    expect(resolveOptions()).toMatchObject({ maxEntries: 1000, maxMemoryMb: 100, defaultTtlMs: 1_800_000, cleanupIntervalMs: 300_000, enableMetrics: true });
+    expect(resolveOptions()).toMatchObject({
+      maxEntries: 1000,
+      maxMemoryMb: 100,
+      defaultTtlMs: 1_800_000,
+      cleanupIntervalMs: 300_000,
+      enableMetrics: true,
+    });
   });
 });
 
@@ -43,7 +49,9 @@ describe('resolveCacheConfig', () => {
   });
 
   it('throws for an unknown preset name, listing the known ones', () => {
-    expect(() => resolveCacheConfig('staging')).toThrow(/unknown cache preset "staging"; expected one of default, development, production, test/);
+    expect(() => resolveCacheConfig('staging')).toThrow(
+      /unknown cache preset "staging"; expected one of default, development, production, test/,
+    );
     expect(() => resolveCacheConfig({ PM_CACHE_PRESET: 'prod' })).toThrow(CacheConfigError);
   });
 
@@ -54,7 +62,14 @@ describe('resolveCacheConfig', () => {
   });
 
   it('applies environment overrides and validates them', () => {
-    expect(resolveCacheConfig({ NODE_ENV: 'production', PM_CACHE_MAX_ENTRIES: '50', PM_CACHE_DEFAULT_TTL: '2m', PM_CACHE_CLEANUP_INTERVAL: '1000' })).toEqual({
+    expect(
+      resolveCacheConfig({
+        NODE_ENV: 'production',
+        PM_CACHE_MAX_ENTRIES: '50',
+        PM_CACHE_DEFAULT_TTL: '2m',
+        PM_CACHE_CLEANUP_INTERVAL: '1000',
+      }),
+    ).toEqual({
       maxEntries: 50,
       maxMemoryMb: 200,
       defaultTtl: '2m',

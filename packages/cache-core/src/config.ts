@@ -57,25 +57,43 @@ export interface ResolvedCacheOptions {
 
 const MIB = 1024 * 1024;
 const DEFAULT_LOCK_LEASE = '5s';
-const KNOWN_OPTIONS = new Set(['maxEntries', 'maxMemoryMb', 'defaultTtl', 'cleanupInterval', 'enableMetrics', 'namespaces', 'logger', 'l2', 'bus', 'tierTimeout', 'distributedLock']);
+const KNOWN_OPTIONS = new Set([
+  'maxEntries',
+  'maxMemoryMb',
+  'defaultTtl',
+  'cleanupInterval',
+  'enableMetrics',
+  'namespaces',
+  'logger',
+  'l2',
+  'bus',
+  'tierTimeout',
+  'distributedLock',
+]);
 const STORE_METHODS = ['get', 'set', 'delete', 'invalidate', 'invalidateTags', 'clear', 'health'] as const;
 const BUS_METHODS = ['connect', 'close', 'publish', 'subscribe'] as const;
 const LOGGER_METHODS = ['debug', 'info', 'warn', 'error'] as const;
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) && [Object.prototype, null].includes(Object.getPrototypeOf(value) as object | null);
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  [Object.prototype, null].includes(Object.getPrototypeOf(value) as object | null);
 
 /** `namespaces: { name: { ttl } }`, validated: each name and each settings object. */
 function resolveNamespaces(namespaces: unknown): Map<string, number> {
   const ttls = new Map<string, number>();
   if (namespaces === undefined) return ttls;
-  if (!isPlainObject(namespaces)) throw new CacheConfigError(`namespaces must be an object like { task_prompt: { ttl: '10m' } }, got ${describe(namespaces)}`);
+  if (!isPlainObject(namespaces))
+    throw new CacheConfigError(`namespaces must be an object like { task_prompt: { ttl: '10m' } }, got ${describe(namespaces)}`);
   for (const [name, settings] of Object.entries(namespaces)) {
     if (name.length === 0 || name.includes(':')) {
       throw new CacheConfigError(`namespace names are non-empty and contain no ':', got ${JSON.stringify(name)}`);
     }
-    if (!isPlainObject(settings)) throw new CacheConfigError(`namespaces.${name} must be an object like { ttl: '10m' }, got ${describe(settings)}`);
-    for (const key of Object.keys(settings)) if (key !== 'ttl') throw new CacheConfigError(`namespaces.${name} has an unknown setting "${key}"; expected ttl`);
+    if (!isPlainObject(settings))
+      throw new CacheConfigError(`namespaces.${name} must be an object like { ttl: '10m' }, got ${describe(settings)}`);
+    for (const key of Object.keys(settings))
+      if (key !== 'ttl') throw new CacheConfigError(`namespaces.${name} has an unknown setting "${key}"; expected ttl`);
     if (settings.ttl !== undefined) ttls.set(name, parseTtl(settings.ttl, `namespaces.${name}.ttl`));
   }
   return ttls;
@@ -88,7 +106,8 @@ function describe(value: unknown): string {
 }
 
 function assertShape(value: unknown, methods: readonly string[], option: string): void {
-  if (typeof value !== 'object' || value === null) throw new CacheConfigError(`${option} must be an object with ${methods.join(', ')} methods, got ${describe(value)}`);
+  if (typeof value !== 'object' || value === null)
+    throw new CacheConfigError(`${option} must be an object with ${methods.join(', ')} methods, got ${describe(value)}`);
   const missing = methods.filter((m) => typeof (value as Record<string, unknown>)[m] !== 'function');
   if (missing.length > 0) throw new CacheConfigError(`${option} must implement ${methods.join(', ')} (missing ${missing.join(', ')})`);
 }
@@ -111,7 +130,9 @@ export function resolveOptions(options: SharedPromptCacheOptions = {}): Resolved
     throw new CacheConfigError(`maxMemoryMb must be a positive finite number, got ${String(maxMemoryMb)}`);
   }
   if (maxMemoryMb * MIB < 1024 || !Number.isSafeInteger(Math.floor(maxMemoryMb * MIB))) {
-    throw new CacheConfigError(`maxMemoryMb must be between 1 KiB (0.001) and ${Math.floor(Number.MAX_SAFE_INTEGER / MIB)} MiB, got ${String(maxMemoryMb)}`);
+    throw new CacheConfigError(
+      `maxMemoryMb must be between 1 KiB (0.001) and ${Math.floor(Number.MAX_SAFE_INTEGER / MIB)} MiB, got ${String(maxMemoryMb)}`,
+    );
   }
   const defaultTtlMs = parseTtl(options.defaultTtl ?? '30m', 'defaultTtl');
   const cleanupIntervalMs = parseTimer(options.cleanupInterval ?? '5m', 'cleanupInterval');
@@ -126,7 +147,8 @@ export function resolveOptions(options: SharedPromptCacheOptions = {}): Resolved
   const canLock = typeof options.l2?.lock === 'function';
   const lock = options.distributedLock ?? (canLock ? DEFAULT_LOCK_LEASE : false);
   const distributedLockMs = lock === false ? undefined : parseTimer(lock, 'distributedLock');
-  if (distributedLockMs !== undefined && !canLock) throw new CacheConfigError('distributedLock needs an l2 store that supports lock() (RedisStore)');
+  if (distributedLockMs !== undefined && !canLock)
+    throw new CacheConfigError('distributedLock needs an l2 store that supports lock() (RedisStore)');
   const resolved = {
     maxEntries,
     maxMemoryMb,
@@ -139,8 +161,24 @@ export function resolveOptions(options: SharedPromptCacheOptions = {}): Resolved
     distributedLockMs,
   };
   // The logger is left out (a different logger does not make a different cache); tiers count by kind.
-  const fingerprint = stableStringify({ ...resolved, namespaceTtlMs: Object.fromEntries(namespaceTtlMs), l2: options.l2?.name, bus: options.bus?.name });
+  const fingerprint = stableStringify({
+    ...resolved,
+    namespaceTtlMs: Object.fromEntries(namespaceTtlMs),
+    l2: options.l2?.name,
+    bus: options.bus?.name,
+  });
   return { ...resolved, logger, l2: options.l2, bus: options.bus, fingerprint };
+}
+
+/** The TTL of a write: the call's, else the key's namespace's, else the default. */
+export function ttlFor(options: ResolvedCacheOptions, key: string, ttl: Duration | undefined): number {
+  if (ttl !== undefined) return parseTtl(ttl, 'ttl');
+  if (options.namespaceTtlMs.size > 0) {
+    const colon = key.indexOf(':');
+    const namespaceTtl = colon === -1 ? undefined : options.namespaceTtlMs.get(key.slice(0, colon));
+    if (namespaceTtl !== undefined) return namespaceTtl;
+  }
+  return options.defaultTtlMs;
 }
 
 /** Named configurations; `default` is what `new SharedPromptCache()` uses. */

@@ -21,7 +21,9 @@ export function parseDuration(value: unknown, what: string, bounds?: DurationBou
 
 /** A TTL or grace window: up to 100 years, or `Infinity` (never expires). */
 export function parseTtl(value: unknown, what: string): number {
-  return parseAnyDuration(value, what, fail, { max: { ms: MAX_TTL_MS, label: '100 years (use Infinity for an entry that never expires)' } });
+  return parseAnyDuration(value, what, fail, {
+    max: { ms: MAX_TTL_MS, label: '100 years (use Infinity for an entry that never expires)' },
+  });
 }
 
 /** A duration a timer waits: finite, and at most 2^31-1 ms. */

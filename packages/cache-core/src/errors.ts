@@ -1,12 +1,6 @@
 /** Stable error codes, one per error class; match on `error.code`, not on messages. */
 export type CacheErrorCode =
-  | 'E_CACHE'
-  | 'E_CACHE_CONFIG'
-  | 'E_CACHE_KEY'
-  | 'E_CACHE_SERIALIZATION'
-  | 'E_CACHE_ENTRY_TOO_LARGE'
-  | 'E_CACHE_STORE'
-  | 'E_CACHE_AUTH';
+  'E_CACHE' | 'E_CACHE_CONFIG' | 'E_CACHE_KEY' | 'E_CACHE_SERIALIZATION' | 'E_CACHE_ENTRY_TOO_LARGE' | 'E_CACHE_STORE' | 'E_CACHE_AUTH';
 
 const PREFIX = '[cache-core] ';
 const QUOTED_KEY_CHARS = 200;
@@ -16,7 +10,9 @@ const QUOTED_KEY_CHARS = 200;
  * must not make a 10 MB log line).
  */
 export function quoteKey(key: string): string {
-  return key.length <= QUOTED_KEY_CHARS ? JSON.stringify(key) : `${JSON.stringify(key.slice(0, QUOTED_KEY_CHARS))}… (${key.length} characters)`;
+  return key.length <= QUOTED_KEY_CHARS
+    ? JSON.stringify(key)
+    : `${JSON.stringify(key.slice(0, QUOTED_KEY_CHARS))}… (${key.length} characters)`;
 }
 
 /** Base class of every error thrown by `@pm/cache-core`. Messages start with `[cache-core]`. */

@@ -16,6 +16,8 @@ export function assertKey(key: unknown): asserts key is string {
   }
   if (!(key as unknown as WellFormedString).isWellFormed()) {
     const at = Array.from(key).findIndex((char) => char.length === 1 && char.charCodeAt(0) >= 0xd800 && char.charCodeAt(0) <= 0xdfff);
-    throw new CacheKeyError(`keys are well-formed Unicode; this one has an unpaired surrogate at character ${at} (${JSON.stringify(key.slice(0, 200))})`);
+    throw new CacheKeyError(
+      `keys are well-formed Unicode; this one has an unpaired surrogate at character ${at} (${JSON.stringify(key.slice(0, 200))})`,
+    );
   }
 }

@@ -33,7 +33,7 @@ describe('memoize', () => {
   });
 
   it('requires a name for anonymous functions, so their keys cannot collide', () => {
-    expect(() => memoize(((x: number) => x))).toThrow(CacheConfigError);
+    expect(() => memoize((x: number) => x)).toThrow(CacheConfigError);
     expect(() => memoize('x' as never)).toThrow(CacheConfigError);
   });
 });

@@ -34,10 +34,14 @@ function keyOf(options: MemoizeOptions, name: string, args: unknown[]): string {
  * Wraps `fn` so calls with equal arguments (by stable serialization) share one cached result,
  * computed single-flight. The wrapped function is always async.
  */
-export function memoize<F extends AnyFunction>(fn: F, options: MemoizeOptions = {}): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>> {
+export function memoize<F extends AnyFunction>(
+  fn: F,
+  options: MemoizeOptions = {},
+): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>> {
   if (typeof fn !== 'function') throw new CacheConfigError('memoize() needs a function');
   const name = options.name ?? fn.name;
-  if (name === '') throw new CacheConfigError('memoize() needs options.name for an anonymous function, or keys of different functions would collide');
+  if (name === '')
+    throw new CacheConfigError('memoize() needs options.name for an anonymous function, or keys of different functions would collide');
   const ttlOptions = { ttl: options.ttl, grace: options.grace };
   return function memoized(this: unknown, ...args: Parameters<F>) {
     const compute = () => fn.apply(this, args) as Awaited<ReturnType<F>>;
@@ -65,9 +69,17 @@ export function cached(options: MemoizeOptions = {}) {
       });
     };
 
-  function decorator<M extends AsyncMethod>(target: object, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<M>): TypedPropertyDescriptor<M>;
+  function decorator<M extends AsyncMethod>(
+    target: object,
+    propertyKey: string | symbol,
+    descriptor: TypedPropertyDescriptor<M>,
+  ): TypedPropertyDescriptor<M>;
   function decorator<M extends AsyncMethod>(method: M, context: ClassMethodDecoratorContext): M;
-  function decorator(first: object, second: string | symbol | ClassMethodDecoratorContext, descriptor?: PropertyDescriptor): PropertyDescriptor | AnyFunction {
+  function decorator(
+    first: object,
+    second: string | symbol | ClassMethodDecoratorContext,
+    descriptor?: PropertyDescriptor,
+  ): PropertyDescriptor | AnyFunction {
     if (typeof second === 'object') return wrap(first as AnyFunction, String(second.name));
     if (typeof descriptor?.value !== 'function') throw new CacheConfigError('@cached() decorates methods only');
     return { ...descriptor, value: wrap(descriptor.value as AnyFunction, String(second)) };

@@ -59,7 +59,9 @@ describe('namespace()', () => {
     expect(() => cache.namespace('a:b')).toThrow(CacheConfigError);
     const ns = cache.namespace('n');
     expect(() => ns.getSync('')).toThrow(CacheKeyError);
-    expect(() => { ns.setSync(undefined as never, 1); }).toThrow(CacheKeyError);
+    expect(() => {
+      ns.setSync(undefined as never, 1);
+    }).toThrow(CacheKeyError);
     await expect(ns.invalidate('')).rejects.toBeInstanceOf(CacheKeyError);
   });
 });

@@ -14,7 +14,10 @@ export class NamespacedCache {
   readonly #prefix: string;
   readonly #escapedPrefix: string;
 
-  constructor(cache: SharedPromptCache, readonly name: string) {
+  constructor(
+    cache: SharedPromptCache,
+    readonly name: string,
+  ) {
     if (typeof name !== 'string' || name.length === 0 || name.includes(':')) {
       throw new CacheConfigError(`namespace names are non-empty and contain no ':', got ${JSON.stringify(name)}`);
     }

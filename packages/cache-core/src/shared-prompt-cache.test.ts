@@ -36,7 +36,9 @@ describe('keys and values', () => {
   it('rejects empty and non-string keys with CacheKeyError', async () => {
     const cache = newCache();
     expect(() => cache.getSync('')).toThrow(CacheKeyError);
-    expect(() => { cache.setSync(42 as unknown as string, 'x'); }).toThrow(CacheKeyError);
+    expect(() => {
+      cache.setSync(42 as unknown as string, 'x');
+    }).toThrow(CacheKeyError);
     await expect(cache.get('')).rejects.toThrow(/non-empty strings/);
     await expect(cache.delete(undefined as unknown as string)).rejects.toBeInstanceOf(CacheKeyError);
     await expect(cache.has('')).rejects.toBeInstanceOf(CacheKeyError);
@@ -44,7 +46,9 @@ describe('keys and values', () => {
 
   it('rejects keys with an unpaired surrogate (they have no UTF-8 form), and accepts paired ones', () => {
     const cache = newCache();
-    expect(() => { cache.setSync('a\ud800', 1); }).toThrow(/unpaired surrogate at character 1/);
+    expect(() => {
+      cache.setSync('a\ud800', 1);
+    }).toThrow(/unpaired surrogate at character 1/);
     cache.setSync('emoji:\ud83d\ude00', 1);
     expect(cache.getSync('emoji:\ud83d\ude00')).toBe(1);
   });
@@ -82,13 +86,23 @@ describe('keys and values', () => {
 
   it('names where in the value the problem is', () => {
     const cache = newCache();
-    expect(() => { cache.setSync('k', { profile: { tools: [1, () => 2] } }); }).toThrow(/functions cannot be serialized \(at \$\.profile\.tools\[1\]\)/);
+    expect(() => {
+      cache.setSync('k', { profile: { tools: [1, () => 2] } });
+    }).toThrow(/functions cannot be serialized \(at \$\.profile\.tools\[1\]\)/);
   });
 
   it('accepts shared (non-circular) references, Dates, Maps, Sets, BigInts and Buffers', () => {
     const cache = newCache();
     const shared = { x: 1 };
-    const value = { a: shared, b: shared, when: new Date(0), m: new Map([['k', 1]]), s: new Set([1]), big: 10n ** 30n, buf: Buffer.from('hi') };
+    const value = {
+      a: shared,
+      b: shared,
+      when: new Date(0),
+      m: new Map([['k', 1]]),
+      s: new Set([1]),
+      big: 10n ** 30n,
+      buf: Buffer.from('hi'),
+    };
     cache.setSync('rich', value);
     expect(cache.getSync('rich')).toBe(value);
   });
@@ -115,7 +129,10 @@ describe('keys and values', () => {
 
   it('clear() empties L1 and its accounting', async () => {
     const cache = newCache();
-    await cache.mset([{ key: 'a:1', value: 1 }, { key: 'b:1', value: 'x'.repeat(100) }]);
+    await cache.mset([
+      { key: 'a:1', value: 1 },
+      { key: 'b:1', value: 'x'.repeat(100) },
+    ]);
     await cache.clear();
     expect(cache.getMetrics()).toMatchObject({ entryCount: 0, sizeBytes: 0 });
     expect(cache.getMetrics().namespaces).toEqual({});
@@ -175,7 +192,9 @@ describe('TTL', () => {
 
   it.each([0, -1, Number.NaN, 'soon', '10 minutes', '', '-5s'])('rejects the TTL %s with CacheConfigError', (ttl) => {
     const cache = newCache();
-    expect(() => { cache.setSync('k', 'v', { ttl: ttl as never }); }).toThrow(CacheConfigError);
+    expect(() => {
+      cache.setSync('k', 'v', { ttl: ttl as never });
+    }).toThrow(CacheConfigError);
     expect(() => newCache({ defaultTtl: ttl as never })).toThrow(CacheConfigError);
     expect(cache.getMetrics().entryCount).toBe(0);
   });
@@ -233,7 +252,14 @@ describe('limits and eviction', () => {
   });
 
   it('rejects invalid limits', () => {
-    for (const options of [{ maxEntries: 0 }, { maxEntries: 1.5 }, { maxEntries: -1 }, { maxMemoryMb: 0 }, { maxMemoryMb: Number.NaN }, { maxMemoryMb: Infinity }]) {
+    for (const options of [
+      { maxEntries: 0 },
+      { maxEntries: 1.5 },
+      { maxEntries: -1 },
+      { maxMemoryMb: 0 },
+      { maxMemoryMb: Number.NaN },
+      { maxMemoryMb: Infinity },
+    ]) {
       expect(() => newCache(options)).toThrow(CacheConfigError);
     }
   });

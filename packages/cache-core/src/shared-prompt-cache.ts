@@ -1,21 +1,22 @@
 import type { Logger } from '@pm/service-manager/contract';
 import { InFlight } from './compute/in-flight.js';
 import { SingleFlight } from './compute/single-flight.js';
-import { resolveOptions, type ResolvedCacheOptions, type SharedPromptCacheOptions } from './config.js';
-import { parseTtl, type Duration } from './duration.js';
+import { warm } from './compute/warm.js';
+import { resolveOptions, ttlFor, type ResolvedCacheOptions, type SharedPromptCacheOptions } from './config.js';
+import { parseTtl } from './duration.js';
 import { CacheConfigError, CacheError, CacheKeyError, CacheSerializationError, quoteKey } from './errors.js';
 import { Invalidator } from './invalidation/invalidator.js';
 import { Subscriptions } from './invalidation/subscriptions.js';
 import { normalizeTags } from './invalidation/tag-index.js';
 import { assertKey } from './keys.js';
-import type { L1Entry, PreparedWrite, ReadEntry } from './l1/entry.js';
-import { L1Cache, type EntrySpec } from './l1/l1-cache.js';
+import type { L1Entry, ReadEntry } from './l1/entry.js';
+import { L1Cache } from './l1/l1-cache.js';
 import { NamespacedCache } from './namespaced-cache.js';
 import { CacheStats } from './stats/counters.js';
 import { healthReport, metricsSnapshot, type Occupancy } from './stats/metrics.js';
-import type { StoredEntry } from './stores/cache-store.js';
 import { ReadThrough } from './tiers/read-through.js';
 import { SharedTiers } from './tiers/shared-tiers.js';
+import { WriteThrough } from './tiers/write-through.js';
 import type {
   CacheInfo,
   CacheMetrics,
@@ -29,20 +30,6 @@ import type {
   WarmItem,
   WarmOptions,
 } from './types.js';
-
-/** Share of the byte budget kept by `handleMemoryPressure`, per severity. */
-const PRESSURE_KEEP_RATIO: Record<MemoryPressureSeverity, number> = { warning: 0.75, critical: 0.25 };
-const DEFAULT_WARM_CONCURRENCY = 8;
-const tagError = (message: string) => new CacheConfigError(message);
-
-const toStored = ({ value, expiresAt, version, metadata, isPrompt, tags }: L1Entry): StoredEntry => ({
-  value,
-  expiresAt,
-  ...(version === undefined ? {} : { version }),
-  ...(metadata === undefined ? {} : { metadata }),
-  ...(isPrompt ? { prompt: true } : {}),
-  ...(tags === undefined ? {} : { tags: [...tags] }),
-});
 
 /**
  * The shared prompt cache: an in-process L1 on `lru-cache` with entry and byte limits, TTLs per
@@ -72,6 +59,7 @@ export class SharedPromptCache {
   readonly #tiers: SharedTiers | undefined;
   readonly #readThrough: ReadThrough | undefined;
   readonly #flights: SingleFlight;
+  readonly #writes: WriteThrough;
   #cleanupTimer: NodeJS.Timeout | undefined;
   #started = false;
 
@@ -82,19 +70,14 @@ export class SharedPromptCache {
     this.#stats = new CacheStats(this.#options.enableMetrics);
     this.#l1 = new L1Cache(this.#options, this.#stats);
     this.#subscriptions = new Subscriptions(logger, this.#stats);
-    this.#invalidator = new Invalidator(this.#l1, this.#inFlight, this.#stats, this.#subscriptions);
+    this.#invalidator = new Invalidator(this.#l1, this.#inFlight, this.#stats, this.#subscriptions, logger);
     if (l2 !== undefined || bus !== undefined) {
       const tiers = new SharedTiers({ l2, bus, timeoutMs: tierTimeoutMs, log: logger });
-      tiers.listen({
-        onMessage: (message) => { this.#invalidator.remote(message); },
-        onResync: () => {
-          this.#log.warn({ entries: this.#l1.size }, 'invalidation bus reconnected; clearing L1 since messages may have been missed');
-          this.#invalidator.dropAll();
-        },
-      });
+      tiers.listen(this.#invalidator);
       this.#tiers = tiers;
       if (l2 !== undefined) this.#readThrough = new ReadThrough(this.#l1, tiers, this.#inFlight, this.#stats, logger);
     }
+    this.#writes = new WriteThrough(this.#options, this.#l1, this.#stats, this.#tiers);
     this.#flights = new SingleFlight({
       l1: this.#l1,
       stats: this.#stats,
@@ -103,8 +86,8 @@ export class SharedPromptCache {
       tiers: this.#tiers,
       readThrough: this.#readThrough,
       lockLeaseMs: this.#options.distributedLockMs,
-      prepare: (key, value, spec) => this.#prepare(key, value, spec),
-      store: (write) => this.#store([write]),
+      prepare: (key, value, spec) => this.#writes.prepare(key, value, spec),
+      store: (write) => this.#writes.store([write]),
     });
   }
 
@@ -117,7 +100,9 @@ export class SharedPromptCache {
     const current = SharedPromptCache.#instance;
     if (current === undefined) return (SharedPromptCache.#instance = new SharedPromptCache(options));
     if (options !== undefined && resolveOptions(options).fingerprint !== current.#options.fingerprint) {
-      throw new CacheConfigError('getInstance() was called with options that differ from the existing instance; call resetInstance() first');
+      throw new CacheConfigError(
+        'getInstance() was called with options that differ from the existing instance; call resetInstance() first',
+      );
     }
     return current;
   }
@@ -206,7 +191,8 @@ export class SharedPromptCache {
     assertKey(key);
     const entry: ReadEntry | undefined = this.#readThrough === undefined ? this.#readL1(key) : await this.#readThrough.get(key);
     if (entry === undefined) return undefined;
-    if (!entry.isPrompt || typeof entry.value !== 'string') throw new CacheError(`key ${quoteKey(key)} holds a value that was not stored with setPrompt()`);
+    if (!entry.isPrompt || typeof entry.value !== 'string')
+      throw new CacheError(`key ${quoteKey(key)} holds a value that was not stored with setPrompt()`);
     return { prompt: entry.value, metadata: { ...entry.metadata } };
   }
 
@@ -220,7 +206,7 @@ export class SharedPromptCache {
    * @throws CacheConfigError for an invalid `ttl` or `tags`
    */
   setSync(key: string, value: unknown, options?: SetOptions): void {
-    this.#commit(this.#prepare(key, value, this.#spec(key, options)));
+    this.#writes.commit(this.#writes.prepare(key, value, this.#writes.spec(key, options)));
   }
 
   /**
@@ -228,21 +214,29 @@ export class SharedPromptCache {
    * See {@link setSync} for the errors; a failing L2 or bus never fails the write.
    */
   async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
-    await this.#store([this.#prepare(key, value, this.#spec(key, options))]);
+    await this.#writes.store([this.#writes.prepare(key, value, this.#writes.spec(key, options))]);
   }
 
   /** Stores a prompt string with metadata, read back by `getPrompt`. */
   async setPrompt(key: string, prompt: string, options?: SetOptions): Promise<void> {
     assertKey(key);
     if (typeof prompt !== 'string') throw new CacheSerializationError(key, `a prompt must be a string, got ${typeof prompt}`);
-    await this.#store([this.#prepare(key, prompt, { ...this.#spec(key, options), isPrompt: true })]);
+    await this.#writes.store([this.#writes.prepare(key, prompt, { ...this.#writes.spec(key, options), isPrompt: true })]);
   }
 
   /** Stores every entry, or none: all entries are validated before the first is written. */
   async mset(entries: readonly MsetEntry[]): Promise<void> {
     const input: unknown = entries;
     if (!Array.isArray(input)) throw new CacheKeyError('mset() takes an array of { key, value, ttl?, tags? }');
-    await this.#store(entries.map(({ key, value, ttl, tags }) => this.#prepare(key, value, this.#spec(key, { ...(ttl === undefined ? {} : { ttl }), ...(tags === undefined ? {} : { tags }) }))));
+    await this.#writes.store(
+      entries.map(({ key, value, ttl, tags }) =>
+        this.#writes.prepare(
+          key,
+          value,
+          this.#writes.spec(key, { ...(ttl === undefined ? {} : { ttl }), ...(tags === undefined ? {} : { tags }) }),
+        ),
+      ),
+    );
   }
 
   /** Removes `key` from L1 and L2 and tells other processes. Resolves true when a live entry was removed. */
@@ -279,9 +273,9 @@ export class SharedPromptCache {
   async getOrCompute<T>(key: string, compute: () => T | Promise<T>, options?: GetOrComputeOptions): Promise<T> {
     assertKey(key);
     if (typeof compute !== 'function') throw new CacheError('getOrCompute() needs a compute function');
-    const ttlMs = this.#ttlFor(key, options?.ttl);
+    const ttlMs = ttlFor(this.#options, key, options?.ttl);
     const graceMs = options?.grace === undefined ? 0 : parseTtl(options.grace, 'grace');
-    const tags = normalizeTags(options?.tags, tagError);
+    const tags = normalizeTags(options?.tags);
     const entry = this.#l1.read(key);
     if (entry !== undefined) return entry.value as T;
     const running = this.#flights.running<T>(key);
@@ -297,32 +291,7 @@ export class SharedPromptCache {
    * thrown; the others go on.
    */
   async warm(items: Iterable<WarmItem>, options: WarmOptions = {}): Promise<{ loaded: number; failed: number }> {
-    const concurrency = options.concurrency ?? DEFAULT_WARM_CONCURRENCY;
-    if (!(Number.isSafeInteger(concurrency) && concurrency > 0)) throw new CacheConfigError(`warm() concurrency must be a positive integer, got ${String(concurrency)}`);
-    const list = [...items];
-    // Every worker pulls from the same iterator, so each item is loaded exactly once.
-    const queue = list.values();
-    let loaded = 0;
-    let failed = 0;
-    const worker = async (): Promise<void> => {
-      for (const item of queue) {
-        try {
-          if (typeof item.load !== 'function') throw new CacheError(`warm item ${quoteKey(item.key)} has no load function`);
-          await this.set(item.key, await item.load(), { ...(item.ttl === undefined ? {} : { ttl: item.ttl }), ...(item.tags === undefined ? {} : { tags: item.tags }) });
-          loaded++;
-        } catch (error) {
-          failed++;
-          this.#log.warn({ key: item.key, err: error }, 'warm: loading an item failed');
-        }
-        try {
-          options.onProgress?.(loaded + failed, list.length);
-        } catch (error) {
-          this.#log.warn({ err: error }, 'warm: onProgress threw');
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, list.length) }, worker));
-    return { loaded, failed };
+    return warm(items, options, (key, value, setOptions) => this.set(key, value, setOptions), this.#log);
   }
 
   // ---------------------------------------------------------------- invalidation
@@ -347,7 +316,7 @@ export class SharedPromptCache {
    * number of L1 entries removed.
    */
   async invalidateTags(tags: readonly string[]): Promise<number> {
-    const list = normalizeTags(tags, tagError);
+    const list = normalizeTags(tags);
     if (list === undefined) return 0;
     const removed = this.#invalidator.byTags(list, 'local');
     if (this.#tiers !== undefined) {
@@ -371,7 +340,8 @@ export class SharedPromptCache {
 
   /** Evicts up to `count` least recently used entries; returns how many were evicted. */
   evictOldest(count: number): number {
-    if (!(Number.isSafeInteger(count) && count >= 0)) throw new CacheConfigError(`evictOldest() takes a non-negative integer, got ${String(count)}`);
+    if (!(Number.isSafeInteger(count) && count >= 0))
+      throw new CacheConfigError(`evictOldest() takes a non-negative integer, got ${String(count)}`);
     return this.#l1.evictOldest(count);
   }
 
@@ -381,14 +351,7 @@ export class SharedPromptCache {
    * the bytes it held.
    */
   handleMemoryPressure(severity: MemoryPressureSeverity): MemoryPressureResult {
-    const keep = PRESSURE_KEEP_RATIO[severity] as number | undefined;
-    if (keep === undefined) throw new CacheConfigError(`severity must be 'warning' or 'critical', got ${JSON.stringify(severity)}`);
-    const entriesBefore = this.#l1.size;
-    const bytesBefore = this.#l1.bytes;
-    this.purgeExpired();
-    this.#l1.shedTo(bytesBefore * keep);
-    const entriesAfter = this.#l1.size;
-    const result = { entriesBefore, entriesRemoved: entriesBefore - entriesAfter, entriesAfter, bytesFreed: bytesBefore - this.#l1.bytes };
+    const result = this.#l1.shed(severity);
     this.#log.warn({ severity, ...result }, 'cache shed entries under memory pressure');
     return result;
   }
@@ -441,37 +404,5 @@ export class SharedPromptCache {
   #occupancy(): Occupancy {
     const { maxEntries, maxMemoryMb, maxBytes } = this.#options;
     return { entryCount: this.#l1.size, sizeBytes: this.#l1.bytes, maxEntries, maxMemoryMb, maxBytes };
-  }
-
-  #spec(key: string, options: SetOptions | undefined): EntrySpec {
-    return { ttlMs: this.#ttlFor(key, options?.ttl), metadata: options?.metadata, tags: normalizeTags(options?.tags, tagError) };
-  }
-
-  /** Validates a write (with an L2: values must come back from it as the same value). */
-  #prepare(key: string, value: unknown, spec: EntrySpec): PreparedWrite {
-    assertKey(key);
-    const shared = this.#tiers !== undefined;
-    return this.#l1.prepare(key, value, { ...spec, roundTrip: this.#options.l2 !== undefined, ...(shared ? { version: this.#tiers.version() } : {}) });
-  }
-
-  #commit(write: PreparedWrite): void {
-    this.#l1.commit(write);
-    this.#stats.count('sets');
-  }
-
-  /** Commits writes to L1, then shares them: into L2, announced once L2 holds them. */
-  async #store(writes: readonly PreparedWrite[]): Promise<void> {
-    for (const write of writes) this.#commit(write);
-    if (this.#tiers !== undefined) await this.#tiers.write(writes.map(({ key, entry }) => ({ key, entry: toStored(entry) })));
-  }
-
-  #ttlFor(key: string, ttl: Duration | undefined): number {
-    if (ttl !== undefined) return parseTtl(ttl, 'ttl');
-    if (this.#options.namespaceTtlMs.size > 0) {
-      const colon = key.indexOf(':');
-      const namespaceTtl = colon === -1 ? undefined : this.#options.namespaceTtlMs.get(key.slice(0, colon));
-      if (namespaceTtl !== undefined) return namespaceTtl;
-    }
-    return this.#options.defaultTtlMs;
   }
 }

@@ -49,7 +49,13 @@ export class AgentPool {
     if (this.#workerFile.pathname.endsWith('.ts') && !execArgv.some((arg) => arg.includes('tsx'))) {
       execArgv.push('--import', createRequire(import.meta.url).resolve('tsx'));
     }
-    this.#options = { size: options.size, runnerModule: options.runnerModule, execArgv, killGraceMs: options.killGraceMs, output: options.output };
+    this.#options = {
+      size: options.size,
+      runnerModule: options.runnerModule,
+      execArgv,
+      killGraceMs: options.killGraceMs,
+      output: options.output,
+    };
     this.#log = options.logger ?? silentLogger;
   }
 
@@ -67,10 +73,12 @@ export class AgentPool {
   async prestart(count = this.#options.size): Promise<void> {
     const started: AgentProcess[] = [];
     while (this.#all.size < Math.min(count, this.#options.size)) started.push(this.#spawn());
-    await Promise.all(started.map(async (process) => {
-      await process.ready.catch(() => undefined);
-      this.#release(process);
-    }));
+    await Promise.all(
+      started.map(async (process) => {
+        await process.ready.catch(() => undefined);
+        this.#release(process);
+      }),
+    );
   }
 
   /**
@@ -88,7 +96,10 @@ export class AgentPool {
         });
         return await process.run(this.#nextId++, input, requestedAt, timeoutMs);
       } catch (error) {
-        const handover = error instanceof DelegationError && error.reason === 'crashed' && /could not be handed over|is not running|before it was ready/.test(error.message);
+        const handover =
+          error instanceof DelegationError &&
+          error.reason === 'crashed' &&
+          /could not be handed over|is not running|before it was ready/.test(error.message);
         if (!handover || attempt >= 1) throw error;
         this.#log.warn({ pid: process.pid, err: error }, 'an idle agent process had died; handing the task to a new one');
       } finally {
@@ -136,7 +147,11 @@ export class AgentPool {
   }
 
   #spawn(): AgentProcess {
-    const process = new AgentProcess(this.#workerFile, this.#options.runnerModule, { execArgv: this.#options.execArgv, killGraceMs: this.#options.killGraceMs, output: this.#options.output });
+    const process = new AgentProcess(this.#workerFile, this.#options.runnerModule, {
+      execArgv: this.#options.execArgv,
+      killGraceMs: this.#options.killGraceMs,
+      output: this.#options.output,
+    });
     this.#all.add(process);
     process.child.once('exit', () => {
       // An idle process that dies is dropped; the next delegation starts a new one.

@@ -18,7 +18,10 @@ const orchestrators: PMOrchestrator[] = [];
 beforeEach(async () => {
   projectDir = await mkdtemp(path.join(tmpdir(), 'pm-agents-'));
   await mkdir(path.join(projectDir, '.pm/agents'), { recursive: true });
-  await writeFile(path.join(projectDir, '.pm/agents/engineer.md'), '---\nname: engineer\ndescription: Builds things\n---\n# {agent}\n\nYou build things.\n');
+  await writeFile(
+    path.join(projectDir, '.pm/agents/engineer.md'),
+    '---\nname: engineer\ndescription: Builds things\n---\n# {agent}\n\nYou build things.\n',
+  );
 });
 
 afterEach(async () => {
@@ -48,7 +51,12 @@ describe('agent process groups', () => {
     const o = orchestrator({ maxAgents: 1, killTimeout: 300 });
     const marker = path.join(projectDir, 'ignoring');
     const task = o.delegate({ agentType: 'engineer', taskDescription: `ignore-term ${marker}` }).catch((e: unknown) => e);
-    await vi.waitFor(async () => { expect(await readFile(marker, 'utf8').catch(() => '')).toBe('ignoring SIGTERM'); }, { timeout: 10_000 });
+    await vi.waitFor(
+      async () => {
+        expect(await readFile(marker, 'utf8').catch(() => '')).toBe('ignoring SIGTERM');
+      },
+      { timeout: 10_000 },
+    );
     const started = Date.now();
     await o.stop();
     const took = Date.now() - started;
@@ -65,17 +73,32 @@ describe('agent process groups', () => {
     expect(error).toMatchObject({ reason: 'timeout' });
     const sleepPid = Number(await readFile(pidFile, 'utf8'));
     expect(sleepPid).toBeGreaterThan(0);
-    await vi.waitFor(() => { expect(running(sleepPid)).toBe(false); }, { timeout: 3000, interval: 50 });
+    await vi.waitFor(
+      () => {
+        expect(running(sleepPid)).toBe(false);
+      },
+      { timeout: 3000, interval: 50 },
+    );
   }, 20_000);
 
   it("kills the agent's children on stop() as well", async () => {
     const pidFile = path.join(projectDir, 'sleep2.pid');
     const o = orchestrator({ maxAgents: 1, killTimeout: 300 });
     void o.delegate({ agentType: 'engineer', taskDescription: `fork-child ${pidFile}` }).catch(() => undefined);
-    await vi.waitFor(async () => { expect(Number(await readFile(pidFile, 'utf8').catch(() => '0'))).toBeGreaterThan(0); }, { timeout: 5000 });
+    await vi.waitFor(
+      async () => {
+        expect(Number(await readFile(pidFile, 'utf8').catch(() => '0'))).toBeGreaterThan(0);
+      },
+      { timeout: 5000 },
+    );
     const sleepPid = Number(await readFile(pidFile, 'utf8'));
     await o.stop();
-    await vi.waitFor(() => { expect(running(sleepPid)).toBe(false); }, { timeout: 3000, interval: 50 });
+    await vi.waitFor(
+      () => {
+        expect(running(sleepPid)).toBe(false);
+      },
+      { timeout: 3000, interval: 50 },
+    );
   }, 20_000);
 
   it('never hands a task to an idle agent that died: the task runs in a new process, and the host does not crash on EPIPE', async () => {

@@ -61,8 +61,16 @@ export class AgentProcess {
     this.#options = options;
     const out = options.output === 'inherit' ? 'inherit' : 'ignore';
     // detached: a new session and process group, led by the agent.
-    this.child = fork(fileURLToPath(workerFile), [runnerModule.href], { execArgv: [...options.execArgv], stdio: ['ignore', out, out, 'ipc'], detached: true });
-    this.#exited = new Promise((resolve) => this.child.once('exit', () => { resolve(); }));
+    this.child = fork(fileURLToPath(workerFile), [runnerModule.href], {
+      execArgv: [...options.execArgv],
+      stdio: ['ignore', out, out, 'ipc'],
+      detached: true,
+    });
+    this.#exited = new Promise((resolve) =>
+      this.child.once('exit', () => {
+        resolve();
+      }),
+    );
     this.ready = new Promise((resolve, reject) => {
       this.child.on('message', (message: WorkerReply) => {
         if (message.type === 'ready') resolve();
@@ -85,7 +93,12 @@ export class AgentProcess {
     this.child.once('exit', (code, signal) => {
       this.#dead = true;
       const how = signal ?? `code ${String(code)}`;
-      this.#fail('crashed', this.#pending?.accepted === false ? `the task could not be handed over: the agent process exited (${how})` : `the agent process exited (${how}) while running the task`);
+      this.#fail(
+        'crashed',
+        this.#pending?.accepted === false
+          ? `the task could not be handed over: the agent process exited (${how})`
+          : `the agent process exited (${how}) while running the task`,
+      );
     });
   }
 

@@ -14,7 +14,10 @@ const orchestrators: PMOrchestrator[] = [];
 beforeEach(async () => {
   projectDir = await mkdtemp(path.join(tmpdir(), 'pm-orch-'));
   await mkdir(path.join(projectDir, '.pm/agents'), { recursive: true });
-  await writeFile(path.join(projectDir, '.pm/agents/engineer.md'), '---\nname: engineer\ndescription: Builds things\n---\n# {agent}\n\nYou build things.\n');
+  await writeFile(
+    path.join(projectDir, '.pm/agents/engineer.md'),
+    '---\nname: engineer\ndescription: Builds things\n---\n# {agent}\n\nYou build things.\n',
+  );
 });
 
 afterEach(async () => {
@@ -49,7 +52,9 @@ describe('generateAgentPrompt', () => {
     const { orchestrator: o } = orchestrator();
     await expect(o.generateAgentPrompt({ agentType: '', taskDescription: 'x' })).rejects.toThrow(/agentType must be a non-empty string/);
     await expect(o.generateAgentPrompt({ agentType: 'engineer', taskDescription: ' ' })).rejects.toThrow(/taskDescription/);
-    await expect(o.generateAgentPrompt({ agentType: 'engineer', taskDescription: 'x', priority: 'urgent' as never })).rejects.toThrow(/priority must be one of/);
+    await expect(o.generateAgentPrompt({ agentType: 'engineer', taskDescription: 'x', priority: 'urgent' as never })).rejects.toThrow(
+      /priority must be one of/,
+    );
     await expect(o.generateAgentPrompt({ agentType: 'nobody', taskDescription: 'x' })).rejects.toThrow(/no profile for agent "nobody"/);
     expect(() => new PMOrchestrator({} as never)).toThrow(OrchestratorError);
     expect(() => orchestrator({ maxAgents: 0 })).toThrow(/maxAgents/);
@@ -87,7 +92,10 @@ describe('delegate', () => {
     const { orchestrator: o } = orchestrator({ runner: misbehaving, maxAgents: 1 });
     const error = await o.delegate({ agentType: 'engineer', taskDescription: 'crash' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DelegationError);
-    expect(error).toMatchObject({ reason: 'crashed', message: expect.stringMatching(/exited \(code 3\) while running the task/) as string });
+    expect(error).toMatchObject({
+      reason: 'crashed',
+      message: expect.stringMatching(/exited \(code 3\) while running the task/) as string,
+    });
     expect((await o.delegate({ agentType: 'engineer', taskDescription: 'after' })).output).toBe('engineer:after');
     expect(o.agents.processes).toBe(1);
   });
@@ -95,21 +103,29 @@ describe('delegate', () => {
   it('kills a subprocess that hangs past taskTimeout and frees its slot', async () => {
     const { orchestrator: o } = orchestrator({ runner: misbehaving, maxAgents: 1, taskTimeout: 300 });
     const error = await o.delegate({ agentType: 'engineer', taskDescription: 'hang' }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ reason: 'timeout', message: expect.stringMatching(/no result within 300 ms; the agent process was killed/) as string });
+    expect(error).toMatchObject({
+      reason: 'timeout',
+      message: expect.stringMatching(/no result within 300 ms; the agent process was killed/) as string,
+    });
     expect((await o.delegate({ agentType: 'engineer', taskDescription: 'next' })).output).toBe('engineer:next');
   });
 
   it('passes a runner error back without losing the process', async () => {
     const { orchestrator: o } = orchestrator({ runner: misbehaving, maxAgents: 1 });
     const first = await o.delegate({ agentType: 'engineer', taskDescription: 'ok' });
-    await expect(o.delegate({ agentType: 'engineer', taskDescription: 'throw' })).rejects.toMatchObject({ reason: 'runner-error', message: expect.stringMatching(/model quota exceeded/) as string });
+    await expect(o.delegate({ agentType: 'engineer', taskDescription: 'throw' })).rejects.toMatchObject({
+      reason: 'runner-error',
+      message: expect.stringMatching(/model quota exceeded/) as string,
+    });
     expect((await o.delegate({ agentType: 'engineer', taskDescription: 'ok2' })).pid).toBe(first.pid);
   });
 
   it('runs at most maxAgents subprocesses and queues the rest', async () => {
     const { orchestrator: o } = orchestrator({ runner: misbehaving, maxAgents: 2 });
     const tasks = Array.from({ length: 5 }, (_, i) => o.delegate({ agentType: 'engineer', taskDescription: `sleep ${50 + i}` }));
-    await vi.waitFor(() => { expect(o.agents.queued).toBeGreaterThan(0); });
+    await vi.waitFor(() => {
+      expect(o.agents.queued).toBeGreaterThan(0);
+    });
     const results = await Promise.all(tasks);
     expect(new Set(results.map((r) => r.pid)).size).toBeLessThanOrEqual(2);
     expect(o.agents).toMatchObject({ processes: 2, queued: 0 });
@@ -140,8 +156,16 @@ describe('invalidation', () => {
     const stopWatching = builder.watch();
     try {
       expect((await o.generateAgentPrompt({ agentType: 'engineer', taskDescription: 'a' })).text).toContain('You build things');
-      await writeFile(path.join(projectDir, '.pm/agents/engineer.md'), '---\nname: engineer\ndescription: d\n---\nYou now build better things.\n');
-      await vi.waitFor(async () => { expect((await o.generateAgentPrompt({ agentType: 'engineer', taskDescription: 'a' })).text).toContain('better things'); }, { timeout: 1000, interval: 5 });
+      await writeFile(
+        path.join(projectDir, '.pm/agents/engineer.md'),
+        '---\nname: engineer\ndescription: d\n---\nYou now build better things.\n',
+      );
+      await vi.waitFor(
+        async () => {
+          expect((await o.generateAgentPrompt({ agentType: 'engineer', taskDescription: 'a' })).text).toContain('better things');
+        },
+        { timeout: 1000, interval: 5 },
+      );
     } finally {
       stopWatching();
     }

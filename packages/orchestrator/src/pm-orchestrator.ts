@@ -69,7 +69,8 @@ export class PMOrchestrator implements Service {
 
   constructor(options: PMOrchestratorOptions) {
     const builder: unknown = options.builder;
-    if (typeof (builder as Partial<AgentPromptBuilder> | undefined)?.buildTaskToolPrompt !== 'function') throw new OrchestratorError('PMOrchestrator needs a prompt builder');
+    if (typeof (builder as Partial<AgentPromptBuilder> | undefined)?.buildTaskToolPrompt !== 'function')
+      throw new OrchestratorError('PMOrchestrator needs a prompt builder');
     this.#builder = options.builder;
     this.#log = options.logger ?? silentLogger;
     this.#cache = new CacheAccess(options.cache, this.#log, 'orchestrator');
@@ -78,10 +79,19 @@ export class PMOrchestrator implements Service {
     this.#timeoutMs = parseDuration(options.taskTimeout ?? '60s', 'taskTimeout', configError, { timer: true, finite: true });
     const killGraceMs = parseDuration(options.killTimeout ?? '2s', 'killTimeout', configError, { timer: true, finite: true });
     const output: unknown = options.agentOutput ?? 'inherit';
-    if (output !== 'inherit' && output !== 'ignore') throw new OrchestratorError(`agentOutput must be 'inherit' or 'ignore', got ${JSON.stringify(output)}`);
+    if (output !== 'inherit' && output !== 'ignore')
+      throw new OrchestratorError(`agentOutput must be 'inherit' or 'ignore', got ${JSON.stringify(output)}`);
     this.#maxAgents = options.maxAgents ?? 2;
-    if (!(Number.isSafeInteger(this.#maxAgents) && this.#maxAgents > 0)) throw new OrchestratorError(`maxAgents must be a positive integer, got ${String(options.maxAgents)}`);
-    this.#pool = new AgentPool({ size: this.#maxAgents, runnerModule: runnerUrl(options.runner), execArgv: options.execArgv ?? [], killGraceMs, output, logger: this.#log });
+    if (!(Number.isSafeInteger(this.#maxAgents) && this.#maxAgents > 0))
+      throw new OrchestratorError(`maxAgents must be a positive integer, got ${String(options.maxAgents)}`);
+    this.#pool = new AgentPool({
+      size: this.#maxAgents,
+      runnerModule: runnerUrl(options.runner),
+      execArgv: options.execArgv ?? [],
+      killGraceMs,
+      output,
+      logger: this.#log,
+    });
     // A changed profile or component makes the delegation prompts built from it stale too.
     this.#unsubscribe = this.#builder.onChange((change) => {
       void this.invalidateCache(change.kind === 'profile' ? change.name : undefined);
@@ -118,7 +128,11 @@ export class PMOrchestrator implements Service {
   async delegate(request: DelegationRequest): Promise<DelegationResult> {
     const requestedAt = sharedClockMs();
     const prompt = await this.generateAgentPrompt(request);
-    const run = await this.#pool.run({ agentType: request.agentType, prompt: prompt.text, taskDescription: request.taskDescription }, requestedAt, this.#timeoutMs);
+    const run = await this.#pool.run(
+      { agentType: request.agentType, prompt: prompt.text, taskDescription: request.taskDescription },
+      requestedAt,
+      this.#timeoutMs,
+    );
     return {
       agentType: request.agentType,
       output: run.result.output,
@@ -132,7 +146,8 @@ export class PMOrchestrator implements Service {
 
   /** Drops cached delegation prompts (and the builder's entries) of one agent, or of all. */
   async invalidateCache(agentType?: string): Promise<number> {
-    if (agentType !== undefined && (typeof agentType !== 'string' || agentType === '')) throw new OrchestratorError('agentType must be a non-empty string');
+    if (agentType !== undefined && (typeof agentType !== 'string' || agentType === ''))
+      throw new OrchestratorError('agentType must be a non-empty string');
     const pattern = agentType === undefined ? 'delegation_prompt:*' : `delegation_prompt:${escapePattern(agentType)}:*`;
     const [own, builder] = await Promise.all([this.#cache.invalidate(pattern), this.#builder.invalidateCache(agentType)]);
     return own + builder;
@@ -170,7 +185,8 @@ function validate(request: DelegationRequest): void {
   const input = request as Partial<Record<keyof DelegationRequest, unknown>> | null;
   if (typeof input !== 'object' || input === null) throw new OrchestratorError('a delegation request must be an object');
   if (typeof input.agentType !== 'string' || input.agentType === '') throw new OrchestratorError('agentType must be a non-empty string');
-  if (typeof input.taskDescription !== 'string' || input.taskDescription.trim() === '') throw new OrchestratorError('taskDescription must be a non-empty string');
+  if (typeof input.taskDescription !== 'string' || input.taskDescription.trim() === '')
+    throw new OrchestratorError('taskDescription must be a non-empty string');
   if (input.priority !== undefined && !PRIORITIES.has(input.priority as string)) {
     throw new OrchestratorError(`priority must be one of ${[...PRIORITIES].join(', ')}, got ${JSON.stringify(input.priority)}`);
   }

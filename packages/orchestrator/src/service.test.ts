@@ -54,7 +54,11 @@ describe('registerOrchestrator', () => {
     try {
       const serviceManager = new ServiceManager();
       // A cache service that cannot start, registered under the cache's name.
-      serviceManager.register({ name: CACHE_SERVICE_NAME, critical: false, useValue: { start: () => Promise.reject(new Error('no memory for a cache')), stop() {} } });
+      serviceManager.register({
+        name: CACHE_SERVICE_NAME,
+        critical: false,
+        useValue: { start: () => Promise.reject(new Error('no memory for a cache')), stop() {} },
+      });
       registerPromptBuilder(serviceManager, { userDir: home });
       registerOrchestrator(serviceManager, { maxAgents: 1 });
       const report = await serviceManager.startAll();

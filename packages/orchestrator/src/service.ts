@@ -25,7 +25,11 @@ export function registerOrchestrator(serviceManager: ServiceManager, options: Re
     dependsOn: [PROMPT_BUILDER_SERVICE_NAME, { name: CACHE_SERVICE_NAME, optional: true }],
     useFactory: (container) => {
       const cache = resolveSharedPromptCache(container);
-      return new PMOrchestrator({ ...orchestratorOptions, builder: container.resolve(AgentPromptBuilder), ...(cache === undefined ? {} : { cache }) });
+      return new PMOrchestrator({
+        ...orchestratorOptions,
+        builder: container.resolve(AgentPromptBuilder),
+        ...(cache === undefined ? {} : { cache }),
+      });
     },
   });
 }

@@ -28,7 +28,11 @@ async function setup(files: { project?: Record<string, string>; user?: Record<st
     ...prefixed('system/', files.system),
   });
   trees.push(tree);
-  const dirs = { projectDir: path.join(tree.root, 'project'), userDir: path.join(tree.root, 'home'), systemDir: path.join(tree.root, 'system') };
+  const dirs = {
+    projectDir: path.join(tree.root, 'project'),
+    userDir: path.join(tree.root, 'home'),
+    systemDir: path.join(tree.root, 'system'),
+  };
   return { tree, dirs };
 }
 
@@ -74,7 +78,9 @@ describe('loadAgentProfile', () => {
     const { dirs } = await setup({ project: { 'agents/bad.md': '---\nname: bad\ndescription: d\ntools: 7\n---\nbody' } });
     const builder = new AgentPromptBuilder(dirs);
     await expect(builder.loadAgentProfile('nobody')).rejects.toBeInstanceOf(ProfileNotFoundError);
-    await expect(builder.loadAgentProfile('nobody')).rejects.toThrow(/looked in .*project\/\.pm\/agents, .*home\/\.pm\/agents, .*system\/agents/);
+    await expect(builder.loadAgentProfile('nobody')).rejects.toThrow(
+      /looked in .*project\/\.pm\/agents, .*home\/\.pm\/agents, .*system\/agents/,
+    );
     await expect(builder.loadAgentProfile('bad')).rejects.toThrow(ProfileError);
     await expect(builder.loadAgentProfile('bad')).rejects.toThrow(/bad\.md: front matter field "tools" must be a list of strings/);
     await expect(builder.loadAgentProfile('../etc/passwd')).rejects.toBeInstanceOf(PromptBuilderError);
@@ -82,7 +88,12 @@ describe('loadAgentProfile', () => {
 });
 
 describe('buildTaskToolPrompt', () => {
-  const qa = profile('qa', 'Finds bugs', '# {agent} agent on {project}\n\n{description} ({team})', 'rules: [Reproduce first, Minimise the case]\ncomponents: [shared/style]\nvariables: { team: core }\n');
+  const qa = profile(
+    'qa',
+    'Finds bugs',
+    '# {agent} agent on {project}\n\n{description} ({team})',
+    'rules: [Reproduce first, Minimise the case]\ncomponents: [shared/style]\nvariables: { team: core }\n',
+  );
 
   it('builds a byte-identical prefix for every task of an agent and puts the task in the suffix', async () => {
     const { dirs } = await setup({ project: { 'agents/qa.md': qa, 'components/shared/style.md': 'Write for {agent}s.' } });
@@ -91,7 +102,9 @@ describe('buildTaskToolPrompt', () => {
     const b = await builder.buildTaskToolPrompt('qa', { task: 'Test billing', priority: 'high' });
     expect(a.prefix).toBe(b.prefix);
     expect(a.prefixHash).toBe(createHash('sha256').update(a.prefix).digest('hex'));
-    expect(a.prefix).toBe('# qa agent on project\n\nFinds bugs (core)\n\n## Rules\n\n1. Reproduce first\n2. Minimise the case\n\nWrite for qas.\n\n');
+    expect(a.prefix).toBe(
+      '# qa agent on project\n\nFinds bugs (core)\n\n## Rules\n\n1. Reproduce first\n2. Minimise the case\n\nWrite for qas.\n\n',
+    );
     expect(a.suffix).toBe('## Task\n\nTest login\n\n- no flakiness\n\nPriority: medium\n');
     expect(b.suffix).toContain('Priority: high');
     expect(a.text).toBe(a.prefix + a.suffix);
@@ -123,8 +136,15 @@ describe('buildTaskToolPrompt', () => {
     `;
     const tsx = createRequire(import.meta.url).resolve('tsx');
     const cwd = fileURLToPath(new URL('..', import.meta.url));
-    const childKeys = JSON.parse(execFileSync(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], { encoding: 'utf8', cwd })) as string[];
-    expect(childKeys).toEqual(cache.getCacheInfo().entries.map((e) => e.key).sort());
+    const childKeys = JSON.parse(
+      execFileSync(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], { encoding: 'utf8', cwd }),
+    ) as string[];
+    expect(childKeys).toEqual(
+      cache
+        .getCacheInfo()
+        .entries.map((e) => e.key)
+        .sort(),
+    );
     expect(childKeys).toHaveLength(4); // profile, component, task template, task prompt
   });
 
@@ -132,7 +152,9 @@ describe('buildTaskToolPrompt', () => {
     const { dirs } = await setup();
     const builder = new AgentPromptBuilder(dirs);
     await expect(builder.buildTaskToolPrompt('general', { task: '' })).rejects.toThrow(/"task" must be a non-empty string/);
-    await expect(builder.buildTaskToolPrompt('general', { task: 'x', requirements: 'all' as never })).rejects.toThrow(/"requirements" must be a list of strings/);
+    await expect(builder.buildTaskToolPrompt('general', { task: 'x', requirements: 'all' as never })).rejects.toThrow(
+      /"requirements" must be a list of strings/,
+    );
     await expect(builder.buildTaskToolPrompt('general', null as never)).rejects.toThrow(/must be an object/);
   });
 });
@@ -154,14 +176,18 @@ describe('components', () => {
   it('rejects component names that could leave their directory', async () => {
     const { dirs } = await setup();
     const builder = new AgentPromptBuilder(dirs);
-    for (const name of ['../secrets', '/etc/passwd', 'a/../../b', 'a\\b', '']) await expect(builder.renderComponent(name)).rejects.toBeInstanceOf(PromptBuilderError);
+    for (const name of ['../secrets', '/etc/passwd', 'a/../../b', 'a\\b', ''])
+      await expect(builder.renderComponent(name)).rejects.toBeInstanceOf(PromptBuilderError);
   });
 
   it('preloads hot components into the cache, keyed by path and context hash', async () => {
     const { dirs } = await setup({ project: { 'components/hot.md': 'Hot {n}' } });
     const cache = new SharedPromptCache();
     const builder = new AgentPromptBuilder({ ...dirs, cache });
-    await builder.preloadComponents([{ name: 'hot', variables: { n: '1' } }, { name: 'hot', variables: { n: '2' } }]);
+    await builder.preloadComponents([
+      { name: 'hot', variables: { n: '1' } },
+      { name: 'hot', variables: { n: '2' } },
+    ]);
     expect(cache.getMetrics().namespaces.prompt_component!.entryCount).toBe(2);
     expect(cache.getSync(`prompt_component:hot:${makeCacheKey(dirs.projectDir, { n: '1' })}`)).toBe('Hot 1');
   });
@@ -169,7 +195,10 @@ describe('components', () => {
 
 describe('watch()', () => {
   it('serves an edited, an added and a removed profile fresh, not after its TTL', async () => {
-    const { tree, dirs } = await setup({ project: { 'agents/qa.md': profile('qa', 'v1') }, user: { 'agents/ops.md': profile('ops', 'user ops') } });
+    const { tree, dirs } = await setup({
+      project: { 'agents/qa.md': profile('qa', 'v1') },
+      user: { 'agents/ops.md': profile('ops', 'user ops') },
+    });
     const cache = new SharedPromptCache();
     const builder = new AgentPromptBuilder({ ...dirs, cache });
     cleanups.push(builder.watch());
@@ -178,23 +207,45 @@ describe('watch()', () => {
     expect((await builder.buildTaskToolPrompt('qa', { task: 't' })).prefix).toContain('You are qa');
 
     await tree.write('project/.pm/agents/qa.md', profile('qa', 'v2', 'You are the new qa.'));
-    await vi.waitFor(async () => { expect((await builder.buildTaskToolPrompt('qa', { task: 't' })).prefix).toContain('the new qa'); }, { timeout: 1000, interval: 5 });
+    await vi.waitFor(
+      async () => {
+        expect((await builder.buildTaskToolPrompt('qa', { task: 't' })).prefix).toContain('the new qa');
+      },
+      { timeout: 1000, interval: 5 },
+    );
 
     await tree.write('project/.pm/agents/ops.md', profile('ops', 'project ops'));
-    await vi.waitFor(async () => { expect((await builder.loadAgentProfile('ops')).description).toBe('project ops'); }, { timeout: 1000, interval: 5 });
+    await vi.waitFor(
+      async () => {
+        expect((await builder.loadAgentProfile('ops')).description).toBe('project ops');
+      },
+      { timeout: 1000, interval: 5 },
+    );
 
     await rm(path.join(tree.root, 'project/.pm/agents/ops.md'));
-    await vi.waitFor(async () => { expect((await builder.loadAgentProfile('ops')).description).toBe('user ops'); }, { timeout: 1000, interval: 5 });
+    await vi.waitFor(
+      async () => {
+        expect((await builder.loadAgentProfile('ops')).description).toBe('user ops');
+      },
+      { timeout: 1000, interval: 5 },
+    );
     expect(changes).toEqual(expect.arrayContaining(['profile:qa', 'profile:ops']));
   });
 
   it('serves prompts built from an edited component fresh', async () => {
-    const { tree, dirs } = await setup({ project: { 'agents/qa.md': profile('qa', 'd', 'Body', 'components: [shared/style]\n'), 'components/shared/style.md': 'Style v1' } });
+    const { tree, dirs } = await setup({
+      project: { 'agents/qa.md': profile('qa', 'd', 'Body', 'components: [shared/style]\n'), 'components/shared/style.md': 'Style v1' },
+    });
     const builder = new AgentPromptBuilder({ ...dirs, cache: new SharedPromptCache() });
     cleanups.push(builder.watch());
     expect((await builder.buildTaskToolPrompt('qa', { task: 't' })).prefix).toContain('Style v1');
     await tree.write('project/.pm/components/shared/style.md', 'Style v2');
-    await vi.waitFor(async () => { expect((await builder.buildTaskToolPrompt('qa', { task: 't' })).prefix).toContain('Style v2'); }, { timeout: 1000, interval: 5 });
+    await vi.waitFor(
+      async () => {
+        expect((await builder.buildTaskToolPrompt('qa', { task: 't' })).prefix).toContain('Style v2');
+      },
+      { timeout: 1000, interval: 5 },
+    );
   });
 });
 

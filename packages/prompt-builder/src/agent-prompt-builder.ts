@@ -48,7 +48,8 @@ export interface AgentPromptBuilderOptions extends SourceDirectoryOptions {
 /** The cache namespaces the builder writes. */
 export const PROMPT_BUILDER_NAMESPACES = ['agent_profile', 'task_prompt', 'prompt_component'] as const;
 
-const bullets = (items: readonly string[] | undefined): string => (items === undefined || items.length === 0 ? '- none' : items.map((item) => `- ${item}`).join('\n'));
+const bullets = (items: readonly string[] | undefined): string =>
+  items === undefined || items.length === 0 ? '- none' : items.map((item) => `- ${item}`).join('\n');
 
 /**
  * Loads agent profiles (Markdown + YAML front matter; project > user > system) and builds task
@@ -89,19 +90,26 @@ export class AgentPromptBuilder implements Service {
     assertAgentName(agentName);
     const variables = taskVariables(context);
     const key = `task_prompt:${agentName}:${makeCacheKey(this.sources.projectDir, context)}`;
-    return this.#cache.getOrCompute(key, async () => {
-      const profile = await this.loadAgentProfile(agentName);
-      const prefix = await this.#prefix(profile);
-      const suffix = await this.renderComponent(this.#taskTemplate, { ...profileVariables(profile, this.sources.projectDir), ...variables });
-      const text = prefix + suffix;
-      return {
-        text,
-        prefix,
-        suffix,
-        prefixHash: createHash('sha256').update(prefix).digest('hex'),
-        tokenEstimate: Math.ceil(Buffer.byteLength(text) / 4),
-      };
-    }, this.#ttl.taskPrompt);
+    return this.#cache.getOrCompute(
+      key,
+      async () => {
+        const profile = await this.loadAgentProfile(agentName);
+        const prefix = await this.#prefix(profile);
+        const suffix = await this.renderComponent(this.#taskTemplate, {
+          ...profileVariables(profile, this.sources.projectDir),
+          ...variables,
+        });
+        const text = prefix + suffix;
+        return {
+          text,
+          prefix,
+          suffix,
+          prefixHash: createHash('sha256').update(prefix).digest('hex'),
+          tokenEstimate: Math.ceil(Buffer.byteLength(text) / 4),
+        };
+      },
+      this.#ttl.taskPrompt,
+    );
   }
 
   /**
@@ -112,10 +120,14 @@ export class AgentPromptBuilder implements Service {
   async renderComponent(name: string, variables: Readonly<Record<string, string>> = {}): Promise<string> {
     assertComponentName(name);
     const key = `prompt_component:${name}:${makeCacheKey(this.sources.projectDir, variables)}`;
-    return this.#cache.getOrCompute(key, async () => {
-      const found = await this.sources.readComponent(name);
-      return renderTemplate(found.text, variables, found.path);
-    }, this.#ttl.component);
+    return this.#cache.getOrCompute(
+      key,
+      async () => {
+        const found = await this.sources.readComponent(name);
+        return renderTemplate(found.text, variables, found.path);
+      },
+      this.#ttl.component,
+    );
   }
 
   /** Renders hot components ahead of use, so the first prompts that need them hit the cache. */
@@ -130,7 +142,10 @@ export class AgentPromptBuilder implements Service {
   async invalidateCache(name?: string): Promise<number> {
     if (name !== undefined) {
       assertAgentName(name);
-      const removed = await Promise.all([this.#cache.invalidate(`agent_profile:${name}:*`), this.#cache.invalidate(`task_prompt:${name}:*`)]);
+      const removed = await Promise.all([
+        this.#cache.invalidate(`agent_profile:${name}:*`),
+        this.#cache.invalidate(`task_prompt:${name}:*`),
+      ]);
       return removed[0] + removed[1];
     }
     const removed = await Promise.all(PROMPT_BUILDER_NAMESPACES.map((ns) => this.#cache.invalidate(`${ns}:*`)));
@@ -173,7 +188,10 @@ export class AgentPromptBuilder implements Service {
       await this.invalidateCache(change.name);
     } else {
       // Any task prompt may embed the component (directly or through a profile's prefix).
-      await Promise.all([this.#cache.invalidate(`prompt_component:${escapePattern(change.name)}:*`), this.#cache.invalidate('task_prompt:*')]);
+      await Promise.all([
+        this.#cache.invalidate(`prompt_component:${escapePattern(change.name)}:*`),
+        this.#cache.invalidate('task_prompt:*'),
+      ]);
     }
     this.#log.debug({ ...change }, 'prompt source changed; cache entries dropped');
     for (const listener of this.#listeners) {
@@ -207,7 +225,8 @@ function profileVariables(profile: AgentProfile, projectDir: string): Record<str
 /** Validates a task context and turns it into template variables. */
 function taskVariables(context: TaskContext): Record<string, string> {
   if (typeof context !== 'object' || (context as unknown) === null) throw new PromptBuilderError('a task context must be an object');
-  if (typeof context.task !== 'string' || context.task.trim() === '') throw new PromptBuilderError('task context field "task" must be a non-empty string');
+  if (typeof context.task !== 'string' || context.task.trim() === '')
+    throw new PromptBuilderError('task context field "task" must be a non-empty string');
   for (const field of ['requirements', 'deliverables'] as const) {
     const list: unknown = context[field];
     if (list !== undefined && !(Array.isArray(list) && list.every((item) => typeof item === 'string'))) {

@@ -73,6 +73,10 @@ export class CacheAccess {
     if (this.#warned) return;
     this.#warned = true;
     if (error === undefined) this.#log.warn({ owner: this.#owner }, `${this.#owner}: no shared prompt cache registered; working uncached`);
-    else this.#log.warn({ owner: this.#owner, err: error }, `${this.#owner}: the shared prompt cache failed; working uncached for this call (warned once)`);
+    else
+      this.#log.warn(
+        { owner: this.#owner, err: error },
+        `${this.#owner}: the shared prompt cache failed; working uncached for this call (warned once)`,
+      );
   }
 }

@@ -7,7 +7,9 @@ const parse = (text: string) => parseProfile(text, source, 'qa');
 
 describe('parseProfile', () => {
   it('reads validated front matter and the body', () => {
-    const profile = parse('---\nname: qa\ndescription: Finds bugs\nversion: 1.0\ntools: [read, test]\nrules:\n  - Be precise\ncomponents: [shared/x]\nvariables: { team: core, level: 3 }\n---\n# QA\n\nBody.\n');
+    const profile = parse(
+      '---\nname: qa\ndescription: Finds bugs\nversion: 1.0\ntools: [read, test]\nrules:\n  - Be precise\ncomponents: [shared/x]\nvariables: { team: core, level: 3 }\n---\n# QA\n\nBody.\n',
+    );
     expect(profile).toEqual({
       name: 'qa',
       description: 'Finds bugs',
@@ -24,7 +26,11 @@ describe('parseProfile', () => {
   it.each([
     ['# no front matter', undefined, /has no YAML front matter/],
     ['---\nname: qa\ndescription: [unclosed\n---\nbody', undefined, /invalid YAML front matter \(line \d+, column \d+\)/],
-    ['---\nname: qa\ndescription: Builds: things\n---\nbody', undefined, /invalid YAML front matter \(line 3, column 14\): Nested mappings are not allowed in compact mappings$/],
+    [
+      '---\nname: qa\ndescription: Builds: things\n---\nbody',
+      undefined,
+      /invalid YAML front matter \(line 3, column 14\): Nested mappings are not allowed in compact mappings$/,
+    ],
     ['---\n- a list\n---\nbody', undefined, /must be a YAML mapping/],
     ['---\ndescription: d\n---\nbody', 'name', /field "name" is required/],
     ['---\nname: qa\n---\nbody', 'description', /field "description" is required/],

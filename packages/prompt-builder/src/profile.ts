@@ -38,11 +38,15 @@ export function parseProfile(text: string, source: AgentProfile['source'], expec
     data = parseYaml(match[1] ?? '', { prettyErrors: true });
   } catch (error) {
     // yaml counts lines from the start of the front matter; the file has the opening "---" above it.
-    const position = error instanceof YAMLParseError && error.linePos !== undefined ? ` (line ${error.linePos[0].line + 1}, column ${error.linePos[0].col})` : '';
+    const position =
+      error instanceof YAMLParseError && error.linePos !== undefined
+        ? ` (line ${error.linePos[0].line + 1}, column ${error.linePos[0].col})`
+        : '';
     const reason = ((error as Error).message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
     throw new ProfileError(file, undefined, `has invalid YAML front matter${position}: ${reason}`, { cause: error });
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ProfileError(file, undefined, 'front matter must be a YAML mapping');
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw new ProfileError(file, undefined, 'front matter must be a YAML mapping');
   const fields = data as Record<string, unknown>;
   for (const key of Object.keys(fields)) {
     if (!KNOWN_FIELDS.has(key)) throw new ProfileError(file, key, `is not a known field (known: ${[...KNOWN_FIELDS].join(', ')})`);
@@ -69,7 +73,8 @@ export function parseProfile(text: string, source: AgentProfile['source'], expec
 function requiredString(fields: Record<string, unknown>, key: string, file: string): string {
   const value = fields[key];
   if (value === undefined || value === null) throw new ProfileError(file, key, 'is required');
-  if (typeof value !== 'string' || value.trim() === '') throw new ProfileError(file, key, `must be a non-empty string, got ${describe(value)}`);
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new ProfileError(file, key, `must be a non-empty string, got ${describe(value)}`);
   return value.trim();
 }
 
@@ -87,7 +92,8 @@ function stringList(fields: Record<string, unknown>, key: string, file: string):
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new ProfileError(file, key, `must be a list of strings, got ${describe(value)}`);
   return value.map((item, i) => {
-    if (typeof item !== 'string' || item.trim() === '') throw new ProfileError(file, `${key}[${i}]`, `must be a non-empty string, got ${describe(item)}`);
+    if (typeof item !== 'string' || item.trim() === '')
+      throw new ProfileError(file, `${key}[${i}]`, `must be a non-empty string, got ${describe(item)}`);
     return item.trim();
   });
 }
@@ -95,7 +101,8 @@ function stringList(fields: Record<string, unknown>, key: string, file: string):
 function stringRecord(fields: Record<string, unknown>, key: string, file: string): Record<string, string> {
   const value = fields[key];
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new ProfileError(file, key, `must be a mapping of names to strings, got ${describe(value)}`);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new ProfileError(file, key, `must be a mapping of names to strings, got ${describe(value)}`);
   const out: Record<string, string> = {};
   for (const [name, item] of Object.entries(value as Record<string, unknown>)) {
     if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {

@@ -21,7 +21,9 @@ describe('registerPromptBuilder', () => {
     const serviceManager = new ServiceManager();
     registerPromptBuilder(serviceManager);
     await serviceManager.startAll();
-    const prompt = await serviceManager.get<AgentPromptBuilder>(PROMPT_BUILDER_SERVICE_NAME).buildTaskToolPrompt('general', { task: 'Say hi' });
+    const prompt = await serviceManager
+      .get<AgentPromptBuilder>(PROMPT_BUILDER_SERVICE_NAME)
+      .buildTaskToolPrompt('general', { task: 'Say hi' });
     expect(prompt.text).toContain('Say hi');
     expect(prompt.text).toContain('## Report format');
     expect(serviceManager.isCritical(PROMPT_BUILDER_SERVICE_NAME)).toBe(false);

@@ -21,7 +21,8 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const profile = (components: string[]) => `---\nname: engineer\ndescription: Builds things.\ncomponents: [${components.join(', ')}]\n---\n# engineer\n\nYou build things.\n`;
+const profile = (components: string[]) =>
+  `---\nname: engineer\ndescription: Builds things.\ncomponents: [${components.join(', ')}]\n---\n# engineer\n\nYou build things.\n`;
 
 describe('prompt sources never follow a symlink out of their directory', () => {
   it('refuses a component linked to ~/.aws/credentials: the build fails, the secret reaches no prompt', async () => {

@@ -47,7 +47,11 @@ export class SourceDirectories {
   async readProfile(name: string): Promise<SourceFile> {
     assertAgentName(name);
     const found = await firstInside(this.agents, `${name}.md`);
-    if (found === undefined) throw new ProfileNotFoundError(name, this.agents.map((d) => d.dir));
+    if (found === undefined)
+      throw new ProfileNotFoundError(
+        name,
+        this.agents.map((d) => d.dir),
+      );
     return found;
   }
 
@@ -55,7 +59,11 @@ export class SourceDirectories {
   async readComponent(name: string): Promise<SourceFile> {
     assertComponentName(name);
     const found = await firstInside(this.components, `${name}.md`);
-    if (found === undefined) throw new ComponentNotFoundError(name, this.components.map((d) => d.dir));
+    if (found === undefined)
+      throw new ComponentNotFoundError(
+        name,
+        this.components.map((d) => d.dir),
+      );
     return found;
   }
 }
@@ -94,7 +102,10 @@ async function readInside(dir: string, file: string): Promise<string | undefined
     throw new PromptBuilderError(`cannot read ${candidate}: ${(error as Error).message}`, { cause: error });
   }
   if (!real.startsWith(root + path.sep)) {
-    throw new PromptBuilderError(`${candidate} leads outside ${dir} (to ${real}); prompt sources are only read from inside their directories`, { code: 'E_UNSAFE_SOURCE' });
+    throw new PromptBuilderError(
+      `${candidate} leads outside ${dir} (to ${real}); prompt sources are only read from inside their directories`,
+      { code: 'E_UNSAFE_SOURCE' },
+    );
   }
   if (!(await stat(real)).isFile()) return undefined;
   return readFile(real, 'utf8');
@@ -109,6 +120,8 @@ export function assertAgentName(name: unknown): asserts name is string {
 /** Component names are relative paths without `..`: a name can never reach outside its directory. */
 export function assertComponentName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || !COMPONENT_NAME.test(name)) {
-    throw new PromptBuilderError(`component names are relative paths of letters, digits, "-" and "_" (like "shared/rules"), got ${JSON.stringify(name)}`);
+    throw new PromptBuilderError(
+      `component names are relative paths of letters, digits, "-" and "_" (like "shared/rules"), got ${JSON.stringify(name)}`,
+    );
   }
 }

@@ -16,7 +16,11 @@ describe('renderTemplate', () => {
       }
     })();
     expect(error).toBeInstanceOf(TemplateError);
-    expect(error).toMatchObject({ variable: 'owner', template: '/p/task.md', message: '[prompt-builder] /p/task.md: no value for the variable {owner}' });
+    expect(error).toMatchObject({
+      variable: 'owner',
+      template: '/p/task.md',
+      message: '[prompt-builder] /p/task.md: no value for the variable {owner}',
+    });
   });
 
   it('keeps escaped placeholders literal', () => {

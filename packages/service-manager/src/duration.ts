@@ -32,7 +32,9 @@ export function parseDuration(value: unknown, what: string, fail: (message: stri
     const [, amount, unit] = DURATION_RE.exec(value.trim()) as unknown as [string, string, keyof typeof UNIT_MS];
     ms = Number(amount) * UNIT_MS[unit];
   } else {
-    throw fail(`${what} must be a positive number of ms or a string like '30s', got ${typeof value === 'string' ? JSON.stringify(value) : typeof value}`);
+    throw fail(
+      `${what} must be a positive number of ms or a string like '30s', got ${typeof value === 'string' ? JSON.stringify(value) : typeof value}`,
+    );
   }
   if (Number.isNaN(ms) || ms <= 0) throw fail(`${what} must be greater than 0, got ${String(value)}`);
   if (ms === Infinity) {

@@ -21,7 +21,13 @@ describe('health()', () => {
   });
 
   it('reads a throwing check as unhealthy: unhealthy overall for a critical service', async () => {
-    const manager = new ServiceManager().register(withHealth('db', () => { throw new Error('disk full'); })).register(withHealth('x', ok));
+    const manager = new ServiceManager()
+      .register(
+        withHealth('db', () => {
+          throw new Error('disk full');
+        }),
+      )
+      .register(withHealth('x', ok));
     await manager.startAll();
     const health = await manager.health();
     expect(health.status).toBe('unhealthy');
@@ -29,7 +35,9 @@ describe('health()', () => {
   });
 
   it('reads a hanging check as unhealthy after its bound: degraded overall for a non-critical service', async () => {
-    const manager = new ServiceManager().register(withHealth('cache', () => new Promise<ServiceHealth>(() => undefined), false)).register(withHealth('db', ok));
+    const manager = new ServiceManager()
+      .register(withHealth('cache', () => new Promise<ServiceHealth>(() => undefined), false))
+      .register(withHealth('db', ok));
     await manager.startAll();
     const health = await manager.health();
     expect(health.status).toBe('degraded');
@@ -37,7 +45,9 @@ describe('health()', () => {
   });
 
   it('is degraded when a service reports degraded, and rejects nonsense statuses', async () => {
-    const manager = new ServiceManager().register(withHealth('a', () => ({ status: 'degraded' }))).register(withHealth('b', () => ({ status: 'fine' }) as never, false));
+    const manager = new ServiceManager()
+      .register(withHealth('a', () => ({ status: 'degraded' })))
+      .register(withHealth('b', () => ({ status: 'fine' }) as never, false));
     await manager.startAll();
     const health = await manager.health();
     expect(health.status).toBe('degraded');
@@ -62,9 +72,13 @@ describe('periodic health checks and restarts', () => {
     const seen: string[] = [];
     manager.on('health', (e) => seen.push(`${e.name}:${e.health.status}`));
     await manager.startAll();
-    await vi.waitFor(() => { expect(seen).toEqual(['a:healthy']); });
+    await vi.waitFor(() => {
+      expect(seen).toEqual(['a:healthy']);
+    });
     status = 'degraded';
-    await vi.waitFor(() => { expect(seen).toEqual(['a:healthy', 'a:degraded']); });
+    await vi.waitFor(() => {
+      expect(seen).toEqual(['a:healthy', 'a:degraded']);
+    });
     await manager.stopAll();
   });
 
@@ -81,9 +95,13 @@ describe('periodic health checks and restarts', () => {
     });
     await manager.startAll();
     healthy = false;
-    await vi.waitFor(() => { expect(log).toContain('stop:flaky'); });
+    await vi.waitFor(() => {
+      expect(log).toContain('stop:flaky');
+    });
     healthy = true;
-    await vi.waitFor(() => { expect(log.filter((l) => l === 'started:flaky')).toHaveLength(2); });
+    await vi.waitFor(() => {
+      expect(log.filter((l) => l === 'started:flaky')).toHaveLength(2);
+    });
     expect(manager.getState('flaky')).toBe('running');
     await manager.stopAll();
   });
@@ -97,10 +115,17 @@ describe('periodic health checks and restarts', () => {
       },
       stop() {},
     };
-    const manager = new ServiceManager().register({ name: 'cache', useValue: service, critical: false, restart: { maxRetries: 5, backoff: 10 } });
+    const manager = new ServiceManager().register({
+      name: 'cache',
+      useValue: service,
+      critical: false,
+      restart: { maxRetries: 5, backoff: 10 },
+    });
     const report = await manager.startAll();
     expect(report.status).toBe('degraded');
-    await vi.waitFor(() => { expect(manager.getState('cache')).toBe('running'); });
+    await vi.waitFor(() => {
+      expect(manager.getState('cache')).toBe('running');
+    });
     expect(attempts).toBe(3);
     expect((await manager.health()).status).toBe('healthy');
   });
@@ -110,13 +135,21 @@ describe('periodic health checks and restarts', () => {
     const failures: unknown[] = [];
     const manager = new ServiceManager().register({
       name: 'cache',
-      useValue: { start: () => { attempts++; throw new Error('down'); }, stop() {} },
+      useValue: {
+        start: () => {
+          attempts++;
+          throw new Error('down');
+        },
+        stop() {},
+      },
       critical: false,
       restart: { maxRetries: 2, backoff: 5 },
     });
     manager.on('failed', (e) => failures.push(e.error));
     await manager.startAll();
-    await vi.waitFor(() => { expect(failures).toHaveLength(3); });
+    await vi.waitFor(() => {
+      expect(failures).toHaveLength(3);
+    });
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(attempts).toBe(3);
     expect(manager.getState('cache')).toBe('failed');
@@ -126,7 +159,13 @@ describe('periodic health checks and restarts', () => {
     let attempts = 0;
     const manager = new ServiceManager().register({
       name: 'cache',
-      useValue: { start: () => { attempts++; throw new Error('down'); }, stop() {} },
+      useValue: {
+        start: () => {
+          attempts++;
+          throw new Error('down');
+        },
+        stop() {},
+      },
       critical: false,
       restart: { maxRetries: 5, backoff: 40 },
     });
@@ -147,7 +186,26 @@ describe('timing helpers', () => {
 
   it('withTimeout passes results and errors through and never times out an infinite bound', async () => {
     await expect(withTimeout(() => 1, 10, 'x')).resolves.toBe(1);
-    await expect(withTimeout(() => { throw new Error('sync'); }, 10, 'x')).rejects.toThrow('sync');
-    await expect(withTimeout(() => new Promise((r) => setTimeout(() => { r('late'); }, 30)), Infinity, 'x')).resolves.toBe('late');
+    await expect(
+      withTimeout(
+        () => {
+          throw new Error('sync');
+        },
+        10,
+        'x',
+      ),
+    ).rejects.toThrow('sync');
+    await expect(
+      withTimeout(
+        () =>
+          new Promise((r) =>
+            setTimeout(() => {
+              r('late');
+            }, 30),
+          ),
+        Infinity,
+        'x',
+      ),
+    ).resolves.toBe('late');
   });
 });

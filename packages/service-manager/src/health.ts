@@ -43,7 +43,9 @@ export class HealthMonitor {
   }
 
   async #checkAll(): Promise<SystemHealth> {
-    const results = await Promise.all([...this.#ctx.services.values()].map(async (service) => ({ service, entry: await this.probe(service) })));
+    const results = await Promise.all(
+      [...this.#ctx.services.values()].map(async (service) => ({ service, entry: await this.probe(service) })),
+    );
     const status = aggregate(results.map(({ service, entry }) => ({ critical: service.spec.critical, entry })));
     return {
       status,
@@ -78,9 +80,19 @@ export class HealthMonitor {
     const instance = service.instance;
     if (instance?.healthCheck === undefined) return { ...base, status: 'healthy' };
     try {
-      const result = await withTimeout(() => (instance as Required<Service>).healthCheck(), service.spec.healthTimeoutMs, `health check of "${service.name}"`);
-      if (!STATUSES.includes(result.status)) return { ...base, status: 'unhealthy', error: `health check returned an invalid status ${JSON.stringify(result.status)}` };
-      return { ...base, status: result.status, checks: { ...result.checks }, ...(result.message === undefined ? {} : { message: result.message }) };
+      const result = await withTimeout(
+        () => (instance as Required<Service>).healthCheck(),
+        service.spec.healthTimeoutMs,
+        `health check of "${service.name}"`,
+      );
+      if (!STATUSES.includes(result.status))
+        return { ...base, status: 'unhealthy', error: `health check returned an invalid status ${JSON.stringify(result.status)}` };
+      return {
+        ...base,
+        status: result.status,
+        checks: { ...result.checks },
+        ...(result.message === undefined ? {} : { message: result.message }),
+      };
     } catch (error) {
       return { ...base, status: 'unhealthy', error: describeError(error) };
     }
@@ -111,9 +123,15 @@ export class HealthMonitor {
     service.unhealthyStreak++;
     // The state may have changed while the check ran.
     if (service.unhealthyStreak < policy.unhealthyThreshold || (service.state as ServiceState) !== 'running') return;
-    this.#ctx.log.warn({ service: service.name, failedChecks: service.unhealthyStreak }, 'restarting a service that keeps failing its health check');
+    this.#ctx.log.warn(
+      { service: service.name, failedChecks: service.unhealthyStreak },
+      'restarting a service that keeps failing its health check',
+    );
     service.unhealthyStreak = 0;
-    await this.#ctx.restartUnhealthy(service, new ServiceError(`"${service.name}" failed ${policy.unhealthyThreshold} health checks in a row`));
+    await this.#ctx.restartUnhealthy(
+      service,
+      new ServiceError(`"${service.name}" failed ${policy.unhealthyThreshold} health checks in a row`),
+    );
   }
 }
 

@@ -10,9 +10,16 @@ afterEach(async () => {
 });
 
 function manager(health: () => ServiceHealth | Promise<ServiceHealth> = () => ({ status: 'healthy' })) {
-  return new ServiceManager()
-    .register({ name: 'db', useValue: { start() {}, stop() {}, healthCheck: health } })
-    .register({ name: 'cache', useValue: { start() { throw new Error('no cache'); }, stop() {} }, critical: false });
+  return new ServiceManager().register({ name: 'db', useValue: { start() {}, stop() {}, healthCheck: health } }).register({
+    name: 'cache',
+    useValue: {
+      start() {
+        throw new Error('no cache');
+      },
+      stop() {},
+    },
+    critical: false,
+  });
 }
 
 describe('health endpoints', () => {
@@ -85,7 +92,11 @@ describe('health endpoints', () => {
     await m.startAll();
     const after = await fetch(`${server.url}/readyz`);
     expect(after.status).toBe(200);
-    expect(await after.json()).toMatchObject({ status: 'degraded', ready: true, services: { db: { status: 'healthy' }, cache: { state: 'failed' } } });
+    expect(await after.json()).toMatchObject({
+      status: 'degraded',
+      ready: true,
+      services: { db: { status: 'healthy' }, cache: { state: 'failed' } },
+    });
   });
 
   it('serves Prometheus metrics: states, startup times, health', async () => {

@@ -25,7 +25,9 @@ async function readiness(source: ProbeSource, res: ServerResponse, query: URLSea
   for (const [name, entry] of Object.entries(health.services)) {
     const bad = entry.status === 'unhealthy' || entry.state === 'failed';
     const detail = entry.error ?? entry.message ?? entry.status;
-    lines.push(`[${bad ? '-' : '+'}]${name} ${entry.status} (${entry.state}${entry.critical ? ', critical' : ''})${detail === entry.status ? '' : `: ${detail}`}`);
+    lines.push(
+      `[${bad ? '-' : '+'}]${name} ${entry.status} (${entry.state}${entry.critical ? ', critical' : ''})${detail === entry.status ? '' : `: ${detail}`}`,
+    );
     for (const [check, ok] of Object.entries(entry.checks)) lines.push(`[${ok ? '+' : '-'}]${name}/${check} ${ok ? 'ok' : 'failed'}`);
   }
   lines.push(`readyz check ${health.ready ? 'passed' : 'failed'}: ${health.status}`);
@@ -38,7 +40,10 @@ async function readiness(source: ProbeSource, res: ServerResponse, query: URLSea
  * `?verbose` lists every check), `/healthz` (an alias of `/readyz`), `/metrics` (Prometheus
  * text). Extra routes (a dashboard) can be added by path.
  */
-export function createHealthHandler(source: ProbeSource, extraRoutes: Readonly<Record<string, Route>> = {}): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+export function createHealthHandler(
+  source: ProbeSource,
+  extraRoutes: Readonly<Record<string, Route>> = {},
+): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   const routes: Record<string, Route> = {
     '/livez': async (_req, res) => {
       const live = source.isLive();
@@ -62,7 +67,8 @@ export function createHealthHandler(source: ProbeSource, extraRoutes: Readonly<R
     try {
       await route(req, res, url.searchParams);
     } catch (error) {
-      if (!res.headersSent) send(res, 500, 'application/json', JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
+      if (!res.headersSent)
+        send(res, 500, 'application/json', JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
       else res.destroy();
     }
     return true;
@@ -88,7 +94,11 @@ export interface HealthServer {
 }
 
 /** Runs the probe endpoints on their own HTTP server; other paths answer 404. */
-export async function serveHealth(source: ProbeSource, options: HealthServerOptions = {}, extraRoutes: Readonly<Record<string, Route>> = {}): Promise<HealthServer> {
+export async function serveHealth(
+  source: ProbeSource,
+  options: HealthServerOptions = {},
+  extraRoutes: Readonly<Record<string, Route>> = {},
+): Promise<HealthServer> {
   const handle = createHealthHandler(source, extraRoutes);
   const server = createServer((req, res) => {
     void handle(req, res).then((handled) => {

@@ -54,7 +54,11 @@ export class Lifecycle {
           this.fail(service, new ServiceError(`cannot start "${service.name}": its dependency "${hard.name}" is not running`));
           return;
         }
-        if (down.length > 0) this.#ctx.log.warn({ service: service.name, missing: down.map((edge) => edge.name) }, 'starting without optional dependencies that are not running');
+        if (down.length > 0)
+          this.#ctx.log.warn(
+            { service: service.name, missing: down.map((edge) => edge.name) },
+            'starting without optional dependencies that are not running',
+          );
         await this.#startOne(service);
       } finally {
         service.starting = undefined;
@@ -107,18 +111,20 @@ export class Lifecycle {
   #stopWhenFinished(service: ManagedService, attempt: Promise<void>): void {
     const { instance } = service;
     if (instance === undefined) return;
-    const cleanup: Promise<void> = attempt.then(
-      async () => {
-        this.#ctx.log.warn({ service: service.name }, 'a start finished after its timeout; stopping it');
-        await withTimeout(() => instance.stop(), service.spec.stopTimeoutMs, `stop of "${service.name}"`).catch((error: unknown) => {
-          this.#ctx.log.error({ service: service.name, err: error }, 'stopping a service whose start finished late failed');
-        });
-      },
-      // It failed on its own: nothing is left running.
-      () => undefined,
-    ).finally(() => {
-      if (service.lateStart === cleanup) service.lateStart = undefined;
-    });
+    const cleanup: Promise<void> = attempt
+      .then(
+        async () => {
+          this.#ctx.log.warn({ service: service.name }, 'a start finished after its timeout; stopping it');
+          await withTimeout(() => instance.stop(), service.spec.stopTimeoutMs, `stop of "${service.name}"`).catch((error: unknown) => {
+            this.#ctx.log.error({ service: service.name, err: error }, 'stopping a service whose start finished late failed');
+          });
+        },
+        // It failed on its own: nothing is left running.
+        () => undefined,
+      )
+      .finally(() => {
+        if (service.lateStart === cleanup) service.lateStart = undefined;
+      });
     service.lateStart = cleanup;
   }
 

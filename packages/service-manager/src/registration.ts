@@ -6,8 +6,19 @@ import type { RestartSettings, ServiceSpec } from './managed-service.js';
 import type { Service, ServiceRegistration } from './types.js';
 
 const REGISTRATION_KEYS = new Set([
-  'name', 'useClass', 'useFactory', 'useValue', 'token', 'critical', 'dependsOn', 'autoStart',
-  'startTimeout', 'stopTimeout', 'healthCheckInterval', 'healthCheckTimeout', 'restart',
+  'name',
+  'useClass',
+  'useFactory',
+  'useValue',
+  'token',
+  'critical',
+  'dependsOn',
+  'autoStart',
+  'startTimeout',
+  'stopTimeout',
+  'healthCheckInterval',
+  'healthCheckTimeout',
+  'restart',
 ]);
 const configError = (message: string) => new ServiceConfigError(message);
 const TIMER: DurationBounds = { timer: true, finite: true };
@@ -17,7 +28,11 @@ const TIMER: DurationBounds = { timer: true, finite: true };
  * `container` under the service's name (and `token`).
  * @throws ServiceConfigError naming the service and the option
  */
-export function resolveRegistration(registration: ServiceRegistration, container: DependencyContainer, taken: (name: string) => boolean): ServiceSpec {
+export function resolveRegistration(
+  registration: ServiceRegistration,
+  container: DependencyContainer,
+  taken: (name: string) => boolean,
+): ServiceSpec {
   const input = registration as unknown as Partial<Record<string, unknown>> | null;
   if (typeof input !== 'object' || input === null) throw configError('a registration must be an object');
   const name = input.name;
@@ -34,7 +49,8 @@ export function resolveRegistration(registration: ServiceRegistration, container
   for (const flag of ['critical', 'autoStart'] as const) {
     if (input[flag] !== undefined && typeof input[flag] !== 'boolean') throw fail(`${flag} must be a boolean`);
   }
-  const duration = (key: string, value: unknown, fallback: string, bounds: DurationBounds) => parseDuration(value ?? fallback, `service "${name}": ${key}`, configError, bounds);
+  const duration = (key: string, value: unknown, fallback: string, bounds: DurationBounds) =>
+    parseDuration(value ?? fallback, `service "${name}": ${key}`, configError, bounds);
   const healthIntervalMs = duration('healthCheckInterval', registration.healthCheckInterval, '30s', TIMER);
   const spec: ServiceSpec = {
     name,
@@ -45,7 +61,10 @@ export function resolveRegistration(registration: ServiceRegistration, container
     startTimeoutMs: duration('startTimeout', registration.startTimeout, '30s', { timer: true }),
     stopTimeoutMs: duration('stopTimeout', registration.stopTimeout, '10s', TIMER),
     healthIntervalMs,
-    healthTimeoutMs: registration.healthCheckTimeout === undefined ? Math.min(5000, healthIntervalMs) : duration('healthCheckTimeout', registration.healthCheckTimeout, '5s', TIMER),
+    healthTimeoutMs:
+      registration.healthCheckTimeout === undefined
+        ? Math.min(5000, healthIntervalMs)
+        : duration('healthCheckTimeout', registration.healthCheckTimeout, '5s', TIMER),
     restart: registration.restart === undefined ? undefined : resolveRestart(registration.restart, name),
   };
   if (registration.useClass !== undefined) {
@@ -68,7 +87,8 @@ function resolveDependencies(value: unknown, name: string, fail: (message: strin
     if (typeof candidate !== 'object' || candidate === null || typeof candidate.name !== 'string' || candidate.name === '') {
       throw fail(`dependsOn[${i}] must be a service name or { name, optional }`);
     }
-    if (candidate.optional !== undefined && typeof candidate.optional !== 'boolean') throw fail(`dependsOn[${i}].optional must be a boolean`);
+    if (candidate.optional !== undefined && typeof candidate.optional !== 'boolean')
+      throw fail(`dependsOn[${i}].optional must be a boolean`);
     if (candidate.name === name) throw fail('cannot depend on itself');
     return { name: candidate.name, optional: candidate.optional === true };
   });

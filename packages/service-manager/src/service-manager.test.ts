@@ -6,7 +6,20 @@ import { RecordingService } from './fixtures/recording-service.js';
 import { ServiceManager } from './service-manager.js';
 import type { Service, ServiceEvents } from './types.js';
 
-function managerWith(log: string[], specs: Record<string, { dependsOn?: string[]; critical?: boolean; behaviour?: RecordingService['behaviour']; startTimeout?: number; stopTimeout?: number; autoStart?: boolean }>) {
+function managerWith(
+  log: string[],
+  specs: Record<
+    string,
+    {
+      dependsOn?: string[];
+      critical?: boolean;
+      behaviour?: RecordingService['behaviour'];
+      startTimeout?: number;
+      stopTimeout?: number;
+      autoStart?: boolean;
+    }
+  >,
+) {
   const manager = new ServiceManager();
   for (const [name, spec] of Object.entries(specs)) {
     manager.register({
@@ -64,13 +77,20 @@ describe('dependency injection', () => {
   it('constructs useClass services with their dependencies injected from the manager container', async () => {
     class Database implements Service {
       started = false;
-      start() { this.started = true; }
-      stop() { this.started = false; }
+      start() {
+        this.started = true;
+      }
+      stop() {
+        this.started = false;
+      }
     }
     const DATABASE = Symbol('Database');
     @injectable()
     class Api implements Service {
-      constructor(@inject(DATABASE) readonly db: Database, @inject('config') readonly config: { port: number }) {}
+      constructor(
+        @inject(DATABASE) readonly db: Database,
+        @inject('config') readonly config: { port: number },
+      ) {}
       start() {
         if (!this.db.started) throw new Error('database not started first');
       }
@@ -126,17 +146,29 @@ describe('startAll', () => {
     const bBegan = new Promise<void>((resolve) => (bStarted = resolve));
     const manager = new ServiceManager()
       .register({ name: 'a', useValue: { start: () => bBegan, stop() {} }, startTimeout: 2000 })
-      .register({ name: 'b', useValue: { start: () => { bStarted(); }, stop() {} } });
+      .register({
+        name: 'b',
+        useValue: {
+          start: () => {
+            bStarted();
+          },
+          stop() {},
+        },
+      });
     await expect(manager.startAll()).resolves.toMatchObject({ status: 'running' });
   });
 
   it('rejects unknown dependencies and cycles, naming the services, before anything starts', async () => {
     const log: string[] = [];
-    await expect(managerWith(log, { api: { dependsOn: ['db'] }, other: {} }).startAll()).rejects.toThrow(/"api" depends on unknown service "db"/);
-    await expect(managerWith(log, { a: { dependsOn: ['b'] }, b: { dependsOn: ['c'] }, c: { dependsOn: ['a'] }, d: {} }).startAll()).rejects.toThrow(
-      /dependency cycle: a -> b -> c -> a/,
+    await expect(managerWith(log, { api: { dependsOn: ['db'] }, other: {} }).startAll()).rejects.toThrow(
+      /"api" depends on unknown service "db"/,
     );
-    await expect(managerWith(log, { a: { dependsOn: ['a2'] }, a2: { dependsOn: ['a'] } }).start('a')).rejects.toBeInstanceOf(ServiceDependencyError);
+    await expect(
+      managerWith(log, { a: { dependsOn: ['b'] }, b: { dependsOn: ['c'] }, c: { dependsOn: ['a'] }, d: {} }).startAll(),
+    ).rejects.toThrow(/dependency cycle: a -> b -> c -> a/);
+    await expect(managerWith(log, { a: { dependsOn: ['a2'] }, a2: { dependsOn: ['a'] } }).start('a')).rejects.toBeInstanceOf(
+      ServiceDependencyError,
+    );
     expect(log).toEqual([]);
   });
 
@@ -151,7 +183,10 @@ describe('startAll', () => {
     const error = await manager.startAll().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceStartError);
     expect((error as ServiceStartError).failures.map((f) => [f.name, f.critical])).toEqual(
-      expect.arrayContaining([['api', true], ['metrics', false]]),
+      expect.arrayContaining([
+        ['api', true],
+        ['metrics', false],
+      ]),
     );
     expect((error as Error).message).toMatch(/api \(critical\): api cannot start/);
     expect((error as Error).message).toMatch(/metrics \(non-critical\): metrics cannot start/);
@@ -164,7 +199,13 @@ describe('startAll', () => {
     const manager = new ServiceManager().register({
       name: 'slow',
       startTimeout: 50,
-      useValue: { start: (s?: AbortSignal) => { signal = s; return new Promise<void>(() => undefined); }, stop() {} },
+      useValue: {
+        start: (s?: AbortSignal) => {
+          signal = s;
+          return new Promise<void>(() => undefined);
+        },
+        stop() {},
+      },
     });
     const error = (await manager.startAll().catch((e: unknown) => e)) as ServiceStartError;
     expect(error.failures[0]!.error).toBeInstanceOf(ServiceTimeoutError);
@@ -185,20 +226,40 @@ describe('startAll', () => {
       },
       async stop() {
         await new Promise<void>((resolve) => {
-          if (server?.listening) server.close(() => { resolve(); });
+          if (server?.listening)
+            server.close(() => {
+              resolve();
+            });
           else resolve();
         });
       },
     };
     const manager = new ServiceManager().register({ name: 'listener', useValue: listener, startTimeout: 50, critical: false });
     const report = await manager.startAll();
-    expect(report.failed).toEqual([{ name: 'listener', critical: false, error: expect.stringMatching(/did not finish within 50 ms/) as string }]);
-    await vi.waitFor(() => { expect(port).toBeGreaterThan(0); }, { timeout: 2000 });
-    await vi.waitFor(() => { expect(server?.listening).toBe(false); }, { timeout: 2000 });
+    expect(report.failed).toEqual([
+      { name: 'listener', critical: false, error: expect.stringMatching(/did not finish within 50 ms/) as string },
+    ]);
+    await vi.waitFor(
+      () => {
+        expect(port).toBeGreaterThan(0);
+      },
+      { timeout: 2000 },
+    );
+    await vi.waitFor(
+      () => {
+        expect(server?.listening).toBe(false);
+      },
+      { timeout: 2000 },
+    );
     const refused = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => { socket.destroy(); resolve(false); });
-      socket.once('error', () => { resolve(true); });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', () => {
+        resolve(true);
+      });
     });
     expect(refused).toBe(true);
     expect(manager.getState('listener')).toBe('failed');
@@ -222,9 +283,20 @@ describe('startAll', () => {
         running--;
       },
     };
-    const manager = new ServiceManager().register({ name: 's', useValue: service, startTimeout: 50, critical: false, restart: { maxRetries: 8, backoff: 20, maxBackoff: 100 } });
+    const manager = new ServiceManager().register({
+      name: 's',
+      useValue: service,
+      startTimeout: 50,
+      critical: false,
+      restart: { maxRetries: 8, backoff: 20, maxBackoff: 100 },
+    });
     await manager.startAll();
-    await vi.waitFor(() => { expect(manager.getState('s')).toBe('running'); }, { timeout: 3000 });
+    await vi.waitFor(
+      () => {
+        expect(manager.getState('s')).toBe('running');
+      },
+      { timeout: 3000 },
+    );
     // Retries that came while the first start was still finishing failed without calling start().
     expect(log).toEqual(['start 1', 'stop', 'start 2']);
     expect(maxRunning).toBe(1);
@@ -245,7 +317,10 @@ describe('startAll', () => {
 
   it('does not start a service whose dependency failed', async () => {
     const log: string[] = [];
-    const manager = managerWith(log, { cache: { critical: false, behaviour: { start: 'throw' } }, prompts: { critical: false, dependsOn: ['cache'] } });
+    const manager = managerWith(log, {
+      cache: { critical: false, behaviour: { start: 'throw' } },
+      prompts: { critical: false, dependsOn: ['cache'] },
+    });
     const report = await manager.startAll();
     expect(report.failed.map((f) => f.name).sort()).toEqual(['cache', 'prompts']);
     expect(report.failed.find((f) => f.name === 'prompts')!.error).toMatch(/its dependency "cache" is not running/);
@@ -257,7 +332,11 @@ describe('startAll', () => {
     const manager = new ServiceManager()
       .register({ name: 'cache', useValue: new RecordingService('cache', log, { start: 'throw' }), critical: false })
       .register({ name: 'db', useValue: new RecordingService('db', log) })
-      .register({ name: 'prompts', useValue: new RecordingService('prompts', log), dependsOn: [{ name: 'cache', optional: true }, { name: 'tracing', optional: true }, 'db'] });
+      .register({
+        name: 'prompts',
+        useValue: new RecordingService('prompts', log),
+        dependsOn: [{ name: 'cache', optional: true }, { name: 'tracing', optional: true }, 'db'],
+      });
     const report = await manager.startAll();
     expect(report.failed.map((f) => f.name)).toEqual(['cache']);
     expect(manager.getState('prompts')).toBe('running');
@@ -290,11 +369,22 @@ describe('startAll', () => {
     manager.on('started', (e) => events.push(`started ${e.name}`));
     manager.on('failed', (e) => events.push(`failed ${e.name}`));
     manager.on('stopped', (e) => events.push(`stopped ${e.name}`));
-    manager.on('state', () => { throw new Error('listener bug'); });
+    manager.on('state', () => {
+      throw new Error('listener bug');
+    });
     await manager.startAll();
     await manager.stopAll();
     expect(events).toEqual(
-      expect.arrayContaining(['ok:registered->starting', 'ok:starting->running', 'started ok', 'bad:starting->failed', 'failed bad', 'ok:running->stopping', 'ok:stopping->stopped', 'stopped ok']),
+      expect.arrayContaining([
+        'ok:registered->starting',
+        'ok:starting->running',
+        'started ok',
+        'bad:starting->failed',
+        'failed bad',
+        'ok:running->stopping',
+        'ok:stopping->stopped',
+        'stopped ok',
+      ]),
     );
   });
 });

@@ -11,7 +11,16 @@ import { ManagedService } from './managed-service.js';
 import { registerServiceMetrics, type ServiceSnapshot, type ServiceSnapshotSource } from './metrics.js';
 import { resolveRegistration } from './registration.js';
 import { installShutdownHooks, type ShutdownHookOptions } from './shutdown.js';
-import type { Service, ServiceEvents, ServiceHealthEntry, ServiceRegistration, ServiceState, StartReport, StopReport, SystemHealth } from './types.js';
+import type {
+  Service,
+  ServiceEvents,
+  ServiceHealthEntry,
+  ServiceRegistration,
+  ServiceState,
+  StartReport,
+  StopReport,
+  SystemHealth,
+} from './types.js';
 
 export interface ServiceManagerOptions {
   /** Parent DI container; the manager works in a child of it. @default tsyringe's root container */
@@ -217,7 +226,13 @@ export class ServiceManager implements ServiceSnapshotSource {
 
   /** Every service's state, criticality, startup time and last health, for metrics and dashboards. */
   snapshot(): { services: ServiceSnapshot[]; ready: boolean } {
-    const services = [...this.#services.values()].map((s) => ({ name: s.name, state: s.state, critical: s.spec.critical, startupMs: s.startupMs, health: s.health }));
+    const services = [...this.#services.values()].map((s) => ({
+      name: s.name,
+      state: s.state,
+      critical: s.spec.critical,
+      startupMs: s.startupMs,
+      health: s.health,
+    }));
     return { services, ready: this.isReady() };
   }
 

@@ -27,7 +27,11 @@ describe('installShutdownHooks in a real process', () => {
     proc.kill('SIGTERM');
     const [code] = (await once(proc, 'exit')) as [number | null];
     expect(code).toBe(0);
-    expect(output().split('\n').filter((l) => l.startsWith('stop:'))).toEqual(['stop:api', 'stop:cache', 'stop:db']);
+    expect(
+      output()
+        .split('\n')
+        .filter((l) => l.startsWith('stop:')),
+    ).toEqual(['stop:api', 'stop:cache', 'stop:db']);
   }, 30_000);
 
   it('exits at once, with 128 + the signal number, on a second signal', async () => {

@@ -20,7 +20,10 @@ export interface ShutdownHookOptions {
  * @returns a function that removes the hooks
  */
 export function installShutdownHooks(stopAll: () => Promise<StopReport>, log: Logger, options: ShutdownHookOptions = {}): () => void {
-  const timeoutMs = parseDuration(options.timeout ?? '30s', 'shutdown timeout', (message) => new ServiceConfigError(message), { timer: true, finite: true });
+  const timeoutMs = parseDuration(options.timeout ?? '30s', 'shutdown timeout', (message) => new ServiceConfigError(message), {
+    timer: true,
+    finite: true,
+  });
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   const exit = options.exit ?? ((code: number) => process.exit(code));
   let stopping = false;

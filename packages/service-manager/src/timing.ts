@@ -10,10 +10,13 @@ export function withTimeout<T>(work: () => T | Promise<T>, ms: number, what: str
   if (!Number.isFinite(ms)) return running;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new ServiceTimeoutError(`${what} did not finish within ${ms} ms`));
-      // Validated durations never exceed a timer's range; a raw number that does waits the longest a timer can.
-    }, Math.min(ms, MAX_TIMER_MS));
+    timer = setTimeout(
+      () => {
+        reject(new ServiceTimeoutError(`${what} did not finish within ${ms} ms`));
+        // Validated durations never exceed a timer's range; a raw number that does waits the longest a timer can.
+      },
+      Math.min(ms, MAX_TIMER_MS),
+    );
     timer.unref();
   });
   return Promise.race([running, timeout]).finally(() => {

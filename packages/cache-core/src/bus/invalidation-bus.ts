@@ -49,7 +49,9 @@ export function parseMessage(value: unknown): InvalidationMessage | undefined {
   const strings = (list: unknown): list is string[] => Array.isArray(list) && list.every((item) => typeof item === 'string');
   switch (message.type) {
     case 'set':
-      return strings(message.keys) && strings(message.versions) && message.keys.length === message.versions.length ? { type: 'set', keys: message.keys, versions: message.versions } : undefined;
+      return strings(message.keys) && strings(message.versions) && message.keys.length === message.versions.length
+        ? { type: 'set', keys: message.keys, versions: message.versions }
+        : undefined;
     case 'delete':
     case 'unlock':
       return strings(message.keys) ? { type: message.type, keys: message.keys } : undefined;

@@ -69,7 +69,13 @@ describe('pm-cache keeps what it did not write', () => {
 
   it('answers usage errors with exit 2 at once, without waiting for a down Redis', async () => {
     const down = `redis://127.0.0.1:${await freePort()}`;
-    for (const args of [['get', '--redis-url', down], ['set', 'k', 'v', '--ttl', 'soon', '--redis-url', down], ['invalidate', '', '--redis-url', down], ['clear', '--redis-url', down], ['get', 'k', '--redis-url', 'not a url']]) {
+    for (const args of [
+      ['get', '--redis-url', down],
+      ['set', 'k', 'v', '--ttl', 'soon', '--redis-url', down],
+      ['invalidate', '', '--redis-url', down],
+      ['clear', '--redis-url', down],
+      ['get', 'k', '--redis-url', 'not a url'],
+    ]) {
       const result = await pmCache(...args);
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.ms, args.join(' ')).toBeLessThan(5000);
@@ -114,7 +120,10 @@ describe.runIf(redisEnabled)('pm-cache and Redis credentials', () => {
     expect(stats).toMatchObject({ code: 0 });
     expect(stats.stdout).toContain('redis://:***@127.0.0.1');
     expect(stats.stdout + stats.stderr).not.toContain('correct-horse-battery');
-    expect(await pmCache('invalidate-tags', 'file:/a.md', '--redis-url', url)).toMatchObject({ code: 0, stdout: 'removed 1 key(s) tagged file:/a.md\n' });
+    expect(await pmCache('invalidate-tags', 'file:/a.md', '--redis-url', url)).toMatchObject({
+      code: 0,
+      stdout: 'removed 1 key(s) tagged file:/a.md\n',
+    });
   }, 60_000);
 
   it('hides a password in an unreachable URL too', async () => {

@@ -18,7 +18,7 @@ const bin = fileURLToPath(new URL('./bin.ts', import.meta.url));
 function pmCache(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, ['--import', tsx, bin, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : (error as { code?: number }).code ?? 99, stdout, stderr });
+      resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? 99), stdout, stderr });
     });
   });
 }
@@ -38,7 +38,10 @@ describe('pm-cache with a file store', () => {
   const file = () => ['--store', 'file', '--dir', dir];
 
   it('sets, gets (exit 1 when absent), deletes and reports stats, with --json', async () => {
-    expect(await pmCache('set', 'task_prompt:a', 'hello', '--ttl', '10m', ...file())).toMatchObject({ code: 0, stdout: 'stored task_prompt:a\n' });
+    expect(await pmCache('set', 'task_prompt:a', 'hello', '--ttl', '10m', ...file())).toMatchObject({
+      code: 0,
+      stdout: 'stored task_prompt:a\n',
+    });
     expect(await pmCache('get', 'task_prompt:a', ...file())).toMatchObject({ code: 0, stdout: 'hello\n' });
     const json = await pmCache('get', 'task_prompt:a', '--json', ...file());
     expect(JSON.parse(json.stdout)).toMatchObject({ key: 'task_prompt:a', found: true, value: 'hello' });
@@ -66,10 +69,16 @@ describe('pm-cache with a file store', () => {
 
   it('answers bad usage with exit 2 and a clear message', async () => {
     expect(await pmCache()).toMatchObject({ code: 2, stderr: expect.stringContaining('usage: pm-cache') as string });
-    expect(await pmCache('frobnicate', ...file())).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "frobnicate"') as string });
+    expect(await pmCache('frobnicate', ...file())).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown command "frobnicate"') as string,
+    });
     expect(await pmCache('get', ...file())).toMatchObject({ code: 2, stderr: expect.stringContaining('get takes one key') as string });
     expect(await pmCache('get', 'k')).toMatchObject({ code: 2, stderr: expect.stringContaining('choose a store') as string });
-    expect(await pmCache('set', 'k', 'v', '--ttl', 'soon', ...file())).toMatchObject({ code: 2, stderr: expect.stringContaining('ttl must be') as string });
+    expect(await pmCache('set', 'k', 'v', '--ttl', 'soon', ...file())).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('ttl must be') as string,
+    });
     expect(await pmCache('get', 'k', '--bogus', ...file())).toMatchObject({ code: 2 });
     expect((await pmCache('--help')).code).toBe(0);
   }, 60_000);
@@ -77,8 +86,14 @@ describe('pm-cache with a file store', () => {
   it('answers a bad warm file with exit 4', async () => {
     const bad = path.join(inputs, 'bad.json');
     await writeFile(bad, '[{"value": 1}]');
-    expect(await pmCache('warm', bad, ...file())).toMatchObject({ code: 4, stderr: expect.stringContaining('item 1 has no "key" string') as string });
-    expect(await pmCache('warm', path.join(inputs, 'nope.json'), ...file())).toMatchObject({ code: 4, stderr: expect.stringContaining('cannot read') as string });
+    expect(await pmCache('warm', bad, ...file())).toMatchObject({
+      code: 4,
+      stderr: expect.stringContaining('item 1 has no "key" string') as string,
+    });
+    expect(await pmCache('warm', path.join(inputs, 'nope.json'), ...file())).toMatchObject({
+      code: 4,
+      stderr: expect.stringContaining('cannot read') as string,
+    });
   }, 60_000);
 });
 
@@ -100,10 +115,23 @@ describe.runIf(redisEnabled)('pm-cache with Redis', () => {
       await running.set('task_prompt:live', 'old');
       expect(running.getSync('task_prompt:live')).toBe('old');
       expect(await pmCache('set', 'task_prompt:live', 'new', '--redis-url', server.url)).toMatchObject({ code: 0 });
-      await vi.waitFor(() => { expect(running.getSync('task_prompt:live')).toBeUndefined(); }, { timeout: 2000, interval: 5 });
+      await vi.waitFor(
+        () => {
+          expect(running.getSync('task_prompt:live')).toBeUndefined();
+        },
+        { timeout: 2000, interval: 5 },
+      );
       expect(await running.get('task_prompt:live')).toBe('new');
-      expect(await pmCache('invalidate', 'task_prompt:*', '--redis-url', server.url)).toMatchObject({ code: 0, stdout: 'removed 1 key(s) matching task_prompt:*\n' });
-      await vi.waitFor(() => { expect(running.getSync('task_prompt:live')).toBeUndefined(); }, { timeout: 2000, interval: 5 });
+      expect(await pmCache('invalidate', 'task_prompt:*', '--redis-url', server.url)).toMatchObject({
+        code: 0,
+        stdout: 'removed 1 key(s) matching task_prompt:*\n',
+      });
+      await vi.waitFor(
+        () => {
+          expect(running.getSync('task_prompt:live')).toBeUndefined();
+        },
+        { timeout: 2000, interval: 5 },
+      );
       expect(JSON.parse((await pmCache('stats', '--json', '--redis-url', server.url)).stdout)).toMatchObject({ store: 'redis', keys: 0 });
     } finally {
       await running.stop();

@@ -31,7 +31,9 @@ export interface Command {
 }
 
 const print = (io: Io, flags: Flags, human: string, data: unknown): void => {
-  io.out(flags.json === true ? JSON.stringify(data, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)) : human);
+  io.out(
+    flags.json === true ? JSON.stringify(data, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)) : human,
+  );
 };
 
 function arity(args: readonly string[], count: number, what: string, name: string): void {
@@ -46,7 +48,9 @@ function oneKey(args: readonly string[], name: string): string {
 }
 
 function failedWrite(io: Io, target: Target, outcome: WriteOutcome): number {
-  io.err(`pm-cache: ${outcome.failed} entr${outcome.failed === 1 ? 'y was' : 'ies were'} not stored in the ${target.describe}${outcome.queued ? '; running processes were not told' : ''}`);
+  io.err(
+    `pm-cache: ${outcome.failed} entr${outcome.failed === 1 ? 'y was' : 'ies were'} not stored in the ${target.describe}${outcome.queued ? '; running processes were not told' : ''}`,
+  );
   return EXIT.store;
 }
 
@@ -55,7 +59,12 @@ async function share(target: Target, entries: readonly WarmEntry[], onProgress?:
   const BATCH = 100;
   for (let i = 0; i < entries.length; i += BATCH) {
     const writes: SharedWrite[] = entries.slice(i, i + BATCH).map(({ key, value, ttlMs, tags }) => {
-      const entry: StoredEntry = { value, expiresAt: Date.now() + ttlMs, version: target.tiers.version(), ...(tags === undefined ? {} : { tags: [...tags] }) };
+      const entry: StoredEntry = {
+        value,
+        expiresAt: Date.now() + ttlMs,
+        version: target.tiers.version(),
+        ...(tags === undefined ? {} : { tags: [...tags] }),
+      };
       return { key, entry };
     });
     const outcome = await target.tiers.write(writes);
@@ -88,7 +97,14 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       arity(args, 0, 'no arguments', 'stats');
       return async (target, io) => {
         const stats = (await target.store.stats?.()) ?? { store: target.store.name };
-        print(io, flags, Object.entries(stats).map(([k, v]) => `${k}: ${String(v)}`).join('\n'), stats);
+        print(
+          io,
+          flags,
+          Object.entries(stats)
+            .map(([k, v]) => `${k}: ${String(v)}`)
+            .join('\n'),
+          stats,
+        );
         return EXIT.ok;
       };
     },
@@ -105,7 +121,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
           return EXIT.notFound;
         }
         const ttlMs = Number.isFinite(entry.expiresAt) ? Math.max(0, entry.expiresAt - Date.now()) : null;
-        const human = typeof entry.value === 'string' ? entry.value : JSON.stringify(entry.value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+        const human =
+          typeof entry.value === 'string'
+            ? entry.value
+            : JSON.stringify(entry.value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
         print(io, flags, human, { key, found: true, value: entry.value, ttlMs, metadata: entry.metadata ?? {}, tags: entry.tags ?? [] });
         return EXIT.ok;
       };
@@ -127,11 +146,20 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
         }
       }
       measureValue(key, value, true);
-      const entry: WarmEntry = { key, value, ttlMs: parseTtl(flags.ttl ?? '30m', 'ttl'), tags: normalizeTags(flags.tag, (message) => new UsageError(message)) };
+      const entry: WarmEntry = {
+        key,
+        value,
+        ttlMs: parseTtl(flags.ttl ?? '30m', 'ttl'),
+        tags: normalizeTags(flags.tag, (message) => new UsageError(message)),
+      };
       return async (target, io) => {
         const outcome = await share(target, [entry]);
         if (outcome.failed > 0) return failedWrite(io, target, outcome);
-        print(io, flags, `stored ${key}`, { key, stored: true, expiresAt: Number.isFinite(entry.ttlMs) ? new Date(Date.now() + entry.ttlMs).toISOString() : null });
+        print(io, flags, `stored ${key}`, {
+          key,
+          stored: true,
+          expiresAt: Number.isFinite(entry.ttlMs) ? new Date(Date.now() + entry.ttlMs).toISOString() : null,
+        });
         return EXIT.ok;
       };
     },
@@ -220,4 +248,3 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
 };
-

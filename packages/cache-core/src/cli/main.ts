@@ -34,7 +34,9 @@ function usage(): string {
   return `usage: pm-cache <command> [arguments] (--store file --dir DIR | --redis-url URL) [options]
 
 commands:
-${Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`).join('\n')}
+${Object.values(COMMANDS)
+  .map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`)
+  .join('\n')}
 
 options:
   --store file|redis   the tier (redis is implied by --redis-url)
@@ -105,7 +107,9 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       return EXIT.input;
     }
     // Keys, patterns, TTLs and values are checked before connecting: those are usage errors.
-    const usageError = error instanceof CacheError && ['E_CACHE_KEY', 'E_CACHE_CONFIG', 'E_CACHE_SERIALIZATION', 'E_CACHE_ENTRY_TOO_LARGE'].includes(error.code);
+    const usageError =
+      error instanceof CacheError &&
+      ['E_CACHE_KEY', 'E_CACHE_CONFIG', 'E_CACHE_SERIALIZATION', 'E_CACHE_ENTRY_TOO_LARGE'].includes(error.code);
     io.err(`pm-cache: ${message}`);
     return usageError ? EXIT.usage : EXIT.store;
   } finally {

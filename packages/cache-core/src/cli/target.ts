@@ -30,11 +30,16 @@ export function targetSpec(flags: Flags): TargetSpec {
   const redisUrl = flags['redis-url'] ?? (flags.store === 'redis' ? process.env.PM_REDIS_URL : undefined);
   const kind = flags.store ?? (redisUrl === undefined ? undefined : 'redis');
   if (kind !== 'file' && kind !== 'redis') {
-    throw new UsageError(kind === undefined ? 'choose a store: --store file --dir DIR, or --redis-url URL (or --store redis with PM_REDIS_URL set)' : `unknown store "${kind}"; use file or redis`);
+    throw new UsageError(
+      kind === undefined
+        ? 'choose a store: --store file --dir DIR, or --redis-url URL (or --store redis with PM_REDIS_URL set)'
+        : `unknown store "${kind}"; use file or redis`,
+    );
   }
   if (kind === 'redis') {
     if (redisUrl === undefined) throw new UsageError('--store redis needs --redis-url URL (or PM_REDIS_URL in the environment)');
-    if (!/^rediss?:\/\//.test(redisUrl) || !URL.canParse(redisUrl)) throw new UsageError(`--redis-url must look like redis://[user:password@]host:port, got ${JSON.stringify(redactUrl(redisUrl))}`);
+    if (!/^rediss?:\/\//.test(redisUrl) || !URL.canParse(redisUrl))
+      throw new UsageError(`--redis-url must look like redis://[user:password@]host:port, got ${JSON.stringify(redactUrl(redisUrl))}`);
   }
   return { kind, dir: flags.dir ?? '.cache/prompts', redisUrl, keyPrefix: flags['key-prefix'] ?? 'pm:', channel: flags.channel };
 }

@@ -31,7 +31,12 @@ export async function readWarmFile(file: string): Promise<WarmEntry[]> {
   const trimmed = text.trim();
   let items: unknown[];
   try {
-    items = trimmed.startsWith('[') ? (JSON.parse(trimmed) as unknown[]) : trimmed.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as unknown);
+    items = trimmed.startsWith('[')
+      ? (JSON.parse(trimmed) as unknown[])
+      : trimmed
+          .split('\n')
+          .filter((line) => line.trim() !== '')
+          .map((line) => JSON.parse(line) as unknown);
   } catch (error) {
     throw new InputError(`${file} is neither a JSON array nor JSON Lines: ${(error as Error).message}`);
   }
@@ -46,7 +51,8 @@ export async function readWarmFile(file: string): Promise<WarmEntry[]> {
     try {
       assertKey(key);
       if (entry.value === undefined) throw new InputError(`${where} (${quoteKey(key)}) has no "value"`);
-      if (entry.ttl !== undefined && typeof entry.ttl !== 'string' && typeof entry.ttl !== 'number') throw new InputError(`${where} (${quoteKey(key)}) has an invalid "ttl"`);
+      if (entry.ttl !== undefined && typeof entry.ttl !== 'string' && typeof entry.ttl !== 'number')
+        throw new InputError(`${where} (${quoteKey(key)}) has an invalid "ttl"`);
       const ttlMs = parseTtl(entry.ttl ?? DEFAULT_TTL, 'ttl');
       const tags = normalizeTags(entry.tags, (message) => new InputError(message));
       measureValue(key, entry.value, true);

@@ -53,7 +53,11 @@ describe('getOrCompute', () => {
 
   it('treats a synchronous throw like a rejection and does not wedge the key', async () => {
     const cache = new SharedPromptCache();
-    await expect(cache.getOrCompute('k', () => { throw new Error('sync'); })).rejects.toThrow('sync');
+    await expect(
+      cache.getOrCompute('k', () => {
+        throw new Error('sync');
+      }),
+    ).rejects.toThrow('sync');
     expect(await cache.getOrCompute('k', () => 'ok')).toBe('ok');
   });
 

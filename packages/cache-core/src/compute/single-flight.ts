@@ -97,7 +97,8 @@ export class SingleFlight {
         }
       }
       if (attempt.reason === 'unavailable' || Date.now() >= waitUntil) {
-        if (attempt.reason === 'taken') this.#ctx.log.warn({ key }, 'waited too long on another process computing this key; computing here');
+        if (attempt.reason === 'taken')
+          this.#ctx.log.warn({ key }, 'waited too long on another process computing this key; computing here');
         return (await this.#computeAndStore(key, compute, spec, ticket)).value;
       }
       await tiers.waitForChange(key, leaseMs);
@@ -107,7 +108,12 @@ export class SingleFlight {
   }
 
   /** Computes, and stores unless the key was removed meanwhile; says whether it stored (and so announced). */
-  async #computeAndStore<T>(key: string, compute: () => T | Promise<T>, spec: ComputeSpec, ticket: Ticket): Promise<{ value: T; stored: boolean }> {
+  async #computeAndStore<T>(
+    key: string,
+    compute: () => T | Promise<T>,
+    spec: ComputeSpec,
+    ticket: Ticket,
+  ): Promise<{ value: T; stored: boolean }> {
     let value: T;
     try {
       value = await compute();
@@ -124,7 +130,10 @@ export class SingleFlight {
       if (!(error instanceof CacheEntryTooLargeError)) throw error;
       // Computed and valid, only too big to keep: every waiter gets it; nobody computes it again now.
       this.#ctx.stats.count('uncacheable');
-      this.#ctx.log.warn({ key, sizeBytes: error.sizeBytes, maxBytes: error.maxBytes }, 'a computed value is larger than the whole cache budget; returned, not cached');
+      this.#ctx.log.warn(
+        { key, sizeBytes: error.sizeBytes, maxBytes: error.maxBytes },
+        'a computed value is larger than the whole cache budget; returned, not cached',
+      );
       return { value, stored: false };
     }
     if (ticket.stale) return { value, stored: false };

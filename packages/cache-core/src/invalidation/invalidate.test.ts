@@ -27,6 +27,13 @@ describe('invalidate', () => {
     'Task_prompt:upper:1',
   ];
 
+  it("matches every key with '*', dot-only keys included (keys are not paths)", async () => {
+    const odd = ['.', '..', '...', './x', 'a/../b'];
+    const cache = filled(odd);
+    expect(await cache.invalidate('*')).toBe(odd.length);
+    expect(await remaining(cache, odd)).toEqual([]);
+  });
+
   it('removes keys matching a namespace pattern and returns how many', async () => {
     const cache = filled(keys);
     expect(await cache.invalidate('task_prompt:*')).toBe(2);
@@ -90,9 +97,18 @@ describe('onInvalidate', () => {
   it('fires when the invalidation pattern matches the callback pattern, with the removed keys', async () => {
     const cache = filled(['agent_profile:engineer:p', 'agent_profile:qa:p']);
     const events: InvalidationEvent[] = [];
-    cache.onInvalidate('agent_profile:engineer:*', (e) => { events.push(e); });
+    cache.onInvalidate('agent_profile:engineer:*', (e) => {
+      events.push(e);
+    });
     await cache.invalidate('agent_profile:*');
-    expect(events).toEqual([{ pattern: 'agent_profile:*', keys: expect.arrayContaining(['agent_profile:engineer:p', 'agent_profile:qa:p']) as string[], count: 2, source: 'local' }]);
+    expect(events).toEqual([
+      {
+        pattern: 'agent_profile:*',
+        keys: expect.arrayContaining(['agent_profile:engineer:p', 'agent_profile:qa:p']) as string[],
+        count: 2,
+        source: 'local',
+      },
+    ]);
   });
 
   it('fires when a removed key matches the callback pattern', async () => {
@@ -120,7 +136,9 @@ describe('onInvalidate', () => {
     const cache = new SharedPromptCache({ logger });
     cache.setSync('a:1', 1);
     const after = vi.fn();
-    cache.onInvalidate('a:*', () => { throw new Error('boom'); });
+    cache.onInvalidate('a:*', () => {
+      throw new Error('boom');
+    });
     cache.onInvalidate('a:*', () => Promise.reject(new Error('async boom')));
     cache.onInvalidate('a:*', after);
     await expect(cache.invalidate('a:*')).resolves.toBe(1);

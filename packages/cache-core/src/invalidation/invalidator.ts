@@ -1,7 +1,9 @@
+import type { Logger } from '@pm/service-manager/contract';
 import type { InvalidationMessage } from '../bus/invalidation-bus.js';
 import type { InFlight } from '../compute/in-flight.js';
 import type { L1Cache } from '../l1/l1-cache.js';
 import type { CacheStats } from '../stats/counters.js';
+import type { RemoteListener } from '../tiers/shared-tiers.js';
 import type { InvalidationEvent } from '../types.js';
 import { compilePattern } from './pattern.js';
 import type { Subscriptions } from './subscriptions.js';
@@ -12,17 +14,29 @@ import type { Subscriptions } from './subscriptions.js';
  * still has something to serve) and remove the rest. Work under way on an affected key is
  * marked stale so its result is not cached.
  */
-export class Invalidator {
+export class Invalidator implements RemoteListener {
   readonly #l1: L1Cache;
   readonly #inFlight: InFlight;
   readonly #stats: CacheStats;
   readonly #subscriptions: Subscriptions;
+  readonly #log: Logger;
 
-  constructor(l1: L1Cache, inFlight: InFlight, stats: CacheStats, subscriptions: Subscriptions) {
+  constructor(l1: L1Cache, inFlight: InFlight, stats: CacheStats, subscriptions: Subscriptions, log: Logger) {
     this.#l1 = l1;
     this.#inFlight = inFlight;
     this.#stats = stats;
     this.#subscriptions = subscriptions;
+    this.#log = log;
+  }
+
+  onMessage(message: InvalidationMessage): void {
+    this.remote(message);
+  }
+
+  /** The bus was down and is back: messages may have been missed, so nothing in L1 can be trusted. */
+  onResync(): void {
+    this.#log.warn({ entries: this.#l1.size }, 'invalidation bus reconnected; clearing L1 since messages may have been missed');
+    this.dropAll();
   }
 
   /** Resolves how many L1 entries it removed (or soft-expired). */

@@ -59,7 +59,8 @@ function build(pattern: string): KeyPattern {
   if (firstMagic === tokens.length) {
     return { source: pattern, literal: true, prefix, namespace, wholeNamespace: false, matches: (key) => key === prefix };
   }
-  const wholeNamespace = namespace !== undefined && prefix === `${namespace}:` && tokens.length === firstMagic + 1 && tokens[firstMagic]?.kind === 'star';
+  const wholeNamespace =
+    namespace !== undefined && prefix === `${namespace}:` && tokens.length === firstMagic + 1 && tokens[firstMagic]?.kind === 'star';
   const body = tokens.map((token) => {
     switch (token.kind) {
       case 'literal':
@@ -91,7 +92,7 @@ function tokenize(pattern: string): Token[] {
     else tokens.push({ kind: 'literal', text });
   };
   for (let i = 0; i < chars.length; i++) {
-    const char = (chars[i] ?? '');
+    const char = chars[i] ?? '';
     if (char === '\\') {
       literal(chars[i + 1] ?? '\\');
       i++;
@@ -122,7 +123,7 @@ function parseClass(chars: readonly string[], start: number): { source: string; 
   const members: string[] = [];
   let first = true;
   for (; i < chars.length; i++) {
-    let char = (chars[i] ?? '');
+    let char = chars[i] ?? '';
     // A `]` right after the opening (or its `!`) is a member, as in fnmatch.
     if (char === ']' && !first) {
       const set = members.join('');
@@ -130,12 +131,12 @@ function parseClass(chars: readonly string[], start: number): { source: string; 
       return { source: `[${negated ? '^' : ''}${set}]`, end: i };
     }
     first = false;
-    if (char === '\\' && i + 1 < chars.length) char = (chars[++i] ?? '');
+    if (char === '\\' && i + 1 < chars.length) char = chars[++i] ?? '';
     if (chars[i + 1] === '-' && i + 2 < chars.length && chars[i + 2] !== ']') {
-      let end = (chars[i + 2] ?? '');
+      let end = chars[i + 2] ?? '';
       let skip = 2;
       if (end === '\\' && i + 3 < chars.length) {
-        end = (chars[i + 3] ?? '');
+        end = chars[i + 3] ?? '';
         skip = 3;
       }
       // A reversed range matches nothing, as in fnmatch.

@@ -39,7 +39,10 @@ export class Subscriptions {
       if (!byPattern && !event.keys.some((key) => matcher.matches(key))) continue;
       try {
         const result = callback(event);
-        if (result instanceof Promise) result.catch((error: unknown) => { this.#failed(pattern, error); });
+        if (result instanceof Promise)
+          result.catch((error: unknown) => {
+            this.#failed(pattern, error);
+          });
       } catch (error) {
         this.#failed(pattern, error);
       }

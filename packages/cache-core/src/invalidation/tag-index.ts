@@ -1,3 +1,5 @@
+import { CacheConfigError } from '../errors.js';
+
 /** Tags to the keys carrying them in L1, for `invalidateTags()`. */
 export class TagIndex {
   readonly #keys = new Map<string, Set<string>>();
@@ -31,9 +33,13 @@ export class TagIndex {
   }
 }
 
-/** Validates tags: a non-empty list of non-empty strings, or undefined. */
-export function normalizeTags(tags: unknown, fail: (message: string) => Error): readonly string[] | undefined {
+/** Validates tags: a list of non-empty strings (without repeats), or undefined for none. */
+export function normalizeTags(
+  tags: unknown,
+  fail: (message: string) => Error = (message) => new CacheConfigError(message),
+): readonly string[] | undefined {
   if (tags === undefined) return undefined;
-  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string' && tag !== '')) throw fail('tags must be an array of non-empty strings');
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string' && tag !== ''))
+    throw fail('tags must be an array of non-empty strings');
   return tags.length === 0 ? undefined : [...new Set(tags as string[])];
 }

@@ -1,4 +1,5 @@
 import type { NamespaceStats } from '../stats/namespace-stats.js';
+import type { StoredEntry } from '../stores/cache-store.js';
 
 /** What a read yields: the value and what `getPrompt` needs. */
 export interface ReadEntry {
@@ -35,4 +36,16 @@ export class L1Entry implements ReadEntry {
 export interface PreparedWrite {
   readonly key: string;
   readonly entry: L1Entry;
+}
+
+/** An L1 entry as the shared tiers store it. */
+export function storedEntryOf({ value, expiresAt, version, metadata, isPrompt, tags }: L1Entry): StoredEntry {
+  return {
+    value,
+    expiresAt,
+    ...(version === undefined ? {} : { version }),
+    ...(metadata === undefined ? {} : { metadata }),
+    ...(isPrompt ? { prompt: true } : {}),
+    ...(tags === undefined ? {} : { tags: [...tags] }),
+  };
 }

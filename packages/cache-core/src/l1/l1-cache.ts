@@ -1,9 +1,9 @@
 import { LRUCache } from 'lru-cache';
-import { CacheEntryTooLargeError, CacheSerializationError } from '../errors.js';
+import { CacheConfigError, CacheEntryTooLargeError, CacheSerializationError } from '../errors.js';
 import type { KeyPattern } from '../invalidation/pattern.js';
 import { TagIndex } from '../invalidation/tag-index.js';
 import type { CacheStats } from '../stats/counters.js';
-import type { CacheInfo } from '../types.js';
+import type { CacheInfo, MemoryPressureResult, MemoryPressureSeverity } from '../types.js';
 import { CoarseClock } from './coarse-clock.js';
 import { L1Entry, type PreparedWrite } from './entry.js';
 import { ENTRY_OVERHEAD_BYTES, measureValue, utf8Bytes } from './size.js';
@@ -25,6 +25,9 @@ export interface EntrySpec {
   /** Refuse values that would not come back from L2 as the same value. */
   readonly roundTrip?: boolean;
 }
+
+/** Share of the bytes held that `shed` keeps, per severity. */
+const PRESSURE_KEEP_RATIO: Record<MemoryPressureSeverity, number> = { warning: 0.75, critical: 0.25 };
 
 /** How an entry left L1 on `delete`. */
 export type Removal = 'live' | 'expired' | undefined;
@@ -82,11 +85,27 @@ export class L1Cache {
       throw new CacheSerializationError(key, 'metadata must be a plain object');
     }
     const roundTrip = spec.roundTrip === true;
-    const size = measureValue(key, value, roundTrip) + (spec.metadata === undefined ? 0 : measureValue(key, spec.metadata, roundTrip)) + utf8Bytes(key) + ENTRY_OVERHEAD_BYTES;
+    const size =
+      measureValue(key, value, roundTrip) +
+      (spec.metadata === undefined ? 0 : measureValue(key, spec.metadata, roundTrip)) +
+      utf8Bytes(key) +
+      ENTRY_OVERHEAD_BYTES;
     if (size > this.#limits.maxBytes) throw new CacheEntryTooLargeError(key, size, this.#limits.maxBytes);
     const now = Date.now();
     const expiresAt = now + spec.ttlMs;
-    const entry = new L1Entry(value, size, now, spec.ttlMs, expiresAt, expiresAt + (spec.graceMs ?? 0), this.#stats.namespaces.forKey(key), spec.metadata, spec.isPrompt === true, spec.tags, spec.version);
+    const entry = new L1Entry(
+      value,
+      size,
+      now,
+      spec.ttlMs,
+      expiresAt,
+      expiresAt + (spec.graceMs ?? 0),
+      this.#stats.namespaces.forKey(key),
+      spec.metadata,
+      spec.isPrompt === true,
+      spec.tags,
+      spec.version,
+    );
     return { key, entry };
   }
 
@@ -204,9 +223,24 @@ export class L1Cache {
     return evicted;
   }
 
-  /** Evicts least recently used entries until at most `targetBytes` are held. */
-  shedTo(targetBytes: number): void {
-    while (this.#lru.calculatedSize > targetBytes && this.#popEvicting());
+  /**
+   * Frees memory under pressure: drops expired entries, then evicts least recently used entries
+   * until at most 75% (`warning`) or 25% (`critical`) of the bytes held before remain.
+   */
+  shed(severity: MemoryPressureSeverity): MemoryPressureResult {
+    const keep = PRESSURE_KEEP_RATIO[severity] as number | undefined;
+    if (keep === undefined) throw new CacheConfigError(`severity must be 'warning' or 'critical', got ${JSON.stringify(severity)}`);
+    const entriesBefore = this.#lru.size;
+    const bytesBefore = this.#lru.calculatedSize;
+    this.purgeExpired();
+    while (this.#lru.calculatedSize > bytesBefore * keep && this.#popEvicting());
+    const entriesAfter = this.#lru.size;
+    return {
+      entriesBefore,
+      entriesRemoved: entriesBefore - entriesAfter,
+      entriesAfter,
+      bytesFreed: bytesBefore - this.#lru.calculatedSize,
+    };
   }
 
   info(): CacheInfo {
@@ -230,7 +264,12 @@ export class L1Cache {
       bytes += stats.sizeBytes;
       entries += stats.entryCount;
     }
-    return entries === this.#lru.size && bytes === this.#lru.calculatedSize && this.#lru.size <= this.#limits.maxEntries && this.#lru.calculatedSize <= this.#limits.maxBytes;
+    return (
+      entries === this.#lru.size &&
+      bytes === this.#lru.calculatedSize &&
+      this.#lru.size <= this.#limits.maxEntries &&
+      this.#lru.calculatedSize <= this.#limits.maxBytes
+    );
   }
 
   /** lru-cache's pop() removes the least recently used entry, disposing it as an eviction. */

@@ -124,7 +124,8 @@ class ValueMeasurer {
     if (Array.isArray(value)) {
       size = HEAP.array;
       for (let i = 0; i < value.length; i++) {
-        if (this.#roundTrip && !(i in value)) throw this.#reject(`${path}[${i}]`, 'a hole in a sparse array reads back from L2 as undefined; fill it (null) first');
+        if (this.#roundTrip && !(i in value))
+          throw this.#reject(`${path}[${i}]`, 'a hole in a sparse array reads back from L2 as undefined; fill it (null) first');
         size += HEAP.element + this.measure(value[i], `${path}[${i}]`);
       }
     } else if (value instanceof Map) {
@@ -155,7 +156,10 @@ class ValueMeasurer {
   #notRoundTrip(value: object, path: string): CacheSerializationError {
     const kind = (value as { constructor?: { name?: unknown } }).constructor?.name;
     const name = typeof kind === 'string' && kind !== '' ? kind : 'an object with a custom prototype';
-    return this.#reject(path, `${name} does not come back from the L2 tier as the same value (it would read back as a plain object); store plain data instead`);
+    return this.#reject(
+      path,
+      `${name} does not come back from the L2 tier as the same value (it would read back as a plain object); store plain data instead`,
+    );
   }
 
   #reject(path: string, why: string): CacheSerializationError {

@@ -14,7 +14,17 @@ export interface CacheCounters {
   uncacheable: number;
 }
 
-const zeroCounters = (): CacheCounters => ({ hits: 0, misses: 0, sets: 0, deletes: 0, invalidations: 0, evictions: 0, expiredRemovals: 0, callbackErrors: 0, uncacheable: 0 });
+const zeroCounters = (): CacheCounters => ({
+  hits: 0,
+  misses: 0,
+  sets: 0,
+  deletes: 0,
+  invalidations: 0,
+  evictions: 0,
+  expiredRemovals: 0,
+  callbackErrors: 0,
+  uncacheable: 0,
+});
 
 /**
  * Counting, overall and per namespace. With metrics disabled every method is a no-op, so the

@@ -24,7 +24,14 @@ export function metricsSnapshot(stats: CacheStats, occupancy: Occupancy, tiers: 
   const namespaces: Record<string, NamespaceMetrics> = {};
   for (const ns of stats.namespaces.all()) {
     if (ns.entryCount === 0 && ns.hits === 0 && ns.misses === 0 && ns.evictions === 0) continue;
-    namespaces[ns.name] = { hits: ns.hits, misses: ns.misses, hitRate: rate(ns.hits, ns.hits + ns.misses), evictions: ns.evictions, entryCount: ns.entryCount, sizeBytes: ns.sizeBytes };
+    namespaces[ns.name] = {
+      hits: ns.hits,
+      misses: ns.misses,
+      hitRate: rate(ns.hits, ns.hits + ns.misses),
+      evictions: ns.evictions,
+      entryCount: ns.entryCount,
+      sizeBytes: ns.sizeBytes,
+    };
   }
   const l2 = tiers?.l2Metrics();
   const bus = tiers?.busMetrics();
@@ -50,7 +57,12 @@ export function metricsSnapshot(stats: CacheStats, occupancy: Occupancy, tiers: 
  * configured tier is unreachable, refuses writes or is recovering, or more than 90% of the byte
  * budget is used; else `healthy`. Reads no counters and moves none.
  */
-export async function healthReport(started: boolean, l1Consistent: boolean, occupancy: Occupancy, tiers: SharedTiers | undefined): Promise<HealthReport> {
+export async function healthReport(
+  started: boolean,
+  l1Consistent: boolean,
+  occupancy: Occupancy,
+  tiers: SharedTiers | undefined,
+): Promise<HealthReport> {
   const checks: Record<string, boolean> = {
     started,
     l1: l1Consistent,

@@ -47,32 +47,52 @@ export function exportCacheMetrics(cache: MetricsSource, options: CacheMetricsEx
     };
     metrics.push(
       kind === 'counter'
-        ? new Counter({ ...config, collect() { this.reset(); fill((labels, value) => { this.inc(labels, value); }); } })
-        : new Gauge({ ...config, collect() { this.reset(); fill((labels, value) => { this.set(labels, value); }); } }),
+        ? new Counter({
+            ...config,
+            collect() {
+              this.reset();
+              fill((labels, value) => {
+                this.inc(labels, value);
+              });
+            },
+          })
+        : new Gauge({
+            ...config,
+            collect() {
+              this.reset();
+              fill((labels, value) => {
+                this.set(labels, value);
+              });
+            },
+          }),
     );
   };
   const total = (name: string, help: string, field: TotalField): void => {
-    metrics.push(new Counter({
-      name: prefix + name,
-      help,
-      labelNames: ['cache'] as const,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(cacheLabel, read()[field]);
-      },
-    }));
+    metrics.push(
+      new Counter({
+        name: prefix + name,
+        help,
+        labelNames: ['cache'] as const,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(cacheLabel, read()[field]);
+        },
+      }),
+    );
   };
   const gauge = (name: string, help: string, value: (m: CacheMetrics) => number): void => {
-    metrics.push(new Gauge({
-      name: prefix + name,
-      help,
-      labelNames: ['cache'] as const,
-      registers: [registry],
-      collect() {
-        this.set(cacheLabel, value(read()));
-      },
-    }));
+    metrics.push(
+      new Gauge({
+        name: prefix + name,
+        help,
+        labelNames: ['cache'] as const,
+        registers: [registry],
+        collect() {
+          this.set(cacheLabel, value(read()));
+        },
+      }),
+    );
   };
 
   perNamespace('hits_total', 'Cache hits', 'hits', 'counter');

@@ -14,7 +14,12 @@ const FLAG_DEFLATE = 0b1;
 class WireMap {
   constructor(readonly entries: [unknown, unknown][]) {}
 }
-addExtension({ Class: WireMap, type: 0x50, write: (map: WireMap) => map.entries, read: (entries: [unknown, unknown][]) => new Map(entries) });
+addExtension({
+  Class: WireMap,
+  type: 0x50,
+  write: (map: WireMap) => map.entries,
+  read: (entries: [unknown, unknown][]) => new Map(entries),
+});
 
 /** msgpack writes -0 as the integer 0; this marker carries it, so every number round-trips. */
 class NegativeZero {
@@ -23,11 +28,18 @@ class NegativeZero {
 const NEGATIVE_ZERO = new NegativeZero();
 addExtension({ Class: NegativeZero, type: 0x51, write: () => 0, read: () => -0 });
 
-const packr = new Packr({ moreTypes: true, useRecords: false, int64AsType: 'bigint', largeBigIntToString: false, useBigIntExtension: true });
+const packr = new Packr({
+  moreTypes: true,
+  useRecords: false,
+  int64AsType: 'bigint',
+  largeBigIntToString: false,
+  useBigIntExtension: true,
+});
 
 /** Replaces Maps (at any depth) with WireMaps; everything else msgpackr carries as it is. */
 function toWire(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || value instanceof Date) return value === 0 && Object.is(value, -0) ? NEGATIVE_ZERO : value;
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || value instanceof Date)
+    return value === 0 && Object.is(value, -0) ? NEGATIVE_ZERO : value;
   if (value instanceof Map) return new WireMap([...value].map(([k, v]) => [toWire(k), toWire(v)]));
   if (Array.isArray(value)) return value.map(toWire);
   if (value instanceof Set) return new Set([...value].map(toWire));
@@ -47,7 +59,14 @@ export interface CodecOptions {
  * than a plain one, so only payloads from 8 KiB are compressed (see BENCHMARKS.md, codec).
  */
 export function encodeEntry(entry: StoredEntry, options: CodecOptions = {}): Buffer {
-  let payload = packr.pack({ v: toWire(entry.value), e: entry.expiresAt, m: toWire(entry.metadata), p: entry.prompt === true ? 1 : 0, w: entry.version, t: entry.tags });
+  let payload = packr.pack({
+    v: toWire(entry.value),
+    e: entry.expiresAt,
+    m: toWire(entry.metadata),
+    p: entry.prompt === true ? 1 : 0,
+    w: entry.version,
+    t: entry.tags,
+  });
   let flags = 0;
   if (payload.length >= (options.compressAbove ?? 8192)) {
     const deflated = deflateRawSync(payload, { level: 1 });
@@ -62,7 +81,8 @@ export function encodeEntry(entry: StoredEntry, options: CodecOptions = {}): Buf
 /** The inverse of {@link encodeEntry}; a record it cannot read throws {@link CacheStoreError}. */
 export function decodeEntry(record: Buffer): StoredEntry {
   if (record.length < 3) throw new CacheStoreError('record too short');
-  if (record[0] !== FORMAT_VERSION) throw new CacheStoreError(`record format version ${String(record[0])} is not supported (this build reads ${FORMAT_VERSION})`);
+  if (record[0] !== FORMAT_VERSION)
+    throw new CacheStoreError(`record format version ${String(record[0])} is not supported (this build reads ${FORMAT_VERSION})`);
   let payload = record.subarray(2);
   if (((record[1] ?? 0) & FLAG_DEFLATE) !== 0) payload = inflateRawSync(payload);
   const raw = packr.unpack(payload) as { v: unknown; e: number; m?: Record<string, unknown> | null; p?: number; w?: string; t?: unknown };

@@ -41,8 +41,17 @@ describe('FileStore owns its directory', () => {
   it('refuses a project folder for every operation and deletes nothing (clear included)', async () => {
     const dir = await projectFolder();
     const store = new FileStore({ dir });
-    for (const operation of [() => store.connect(), () => store.clear(), () => store.cleanup(), () => store.invalidate('*'), () => store.set('k', forever(1))]) {
-      const error = await operation().then(() => undefined, (e: unknown) => e);
+    for (const operation of [
+      () => store.connect(),
+      () => store.clear(),
+      () => store.cleanup(),
+      () => store.invalidate('*'),
+      () => store.set('k', forever(1)),
+    ]) {
+      const error = await operation().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(CacheStoreError);
       expect((error as Error).message).toMatch(/refusing to use .*: it holds files a FileStore did not write \(README\.md, src\)/);
     }
@@ -80,7 +89,11 @@ describe('FileStore owns its directory', () => {
     const probe = `const fs = require('fs'); for (const p of process.argv.slice(1)) { try { fs.readFileSync(p); console.log('read ' + p); } catch (e) { console.log(e.code); } }`;
     const { stdout } = await run(process.execPath, ['-e', probe, fileOf(dir, 'secret:prompt')], { uid: 65534, gid: 65534 });
     expect(stdout.trim()).toBe('EACCES');
-    const list = await run(process.execPath, ['-e', `try { require('fs').readdirSync(${JSON.stringify(dir)}); console.log('listed') } catch (e) { console.log(e.code) }`], { uid: 65534, gid: 65534 });
+    const list = await run(
+      process.execPath,
+      ['-e', `try { require('fs').readdirSync(${JSON.stringify(dir)}); console.log('listed') } catch (e) { console.log(e.code) }`],
+      { uid: 65534, gid: 65534 },
+    );
     expect(list.stdout.trim()).toBe('EACCES');
   });
 
@@ -95,7 +108,12 @@ describe('FileStore owns its directory', () => {
       console.log(JSON.stringify({ health, error }));
     `;
     const tsx = (await import('node:module')).createRequire(import.meta.url).resolve('tsx');
-    const { stdout } = await run(process.execPath, ['--import', tsx, '--input-type=module', '-e', script, dir], { uid: 65534, gid: 65534, cwd: '/', env: { ...process.env, TSX_DISABLE_CACHE: '1' } });
+    const { stdout } = await run(process.execPath, ['--import', tsx, '--input-type=module', '-e', script, dir], {
+      uid: 65534,
+      gid: 65534,
+      cwd: '/',
+      env: { ...process.env, TSX_DISABLE_CACHE: '1' },
+    });
     const result = JSON.parse(stdout) as { health: { ok: boolean; error: string }; error: string };
     expect(result.health.ok).toBe(false);
     expect(result.error).toMatch(/^CacheStoreError: \[cache-core\] cannot use .*EACCES/);

@@ -25,7 +25,8 @@ async function newStore(options: ConstructorParameters<typeof FileStore>[0] = {}
 async function recordFiles(store: FileStore): Promise<string[]> {
   const files: string[] = [];
   for (const shard of await readdir(store.dir)) {
-    if (shard !== FILE_STORE_MARKER) for (const name of await readdir(path.join(store.dir, shard))) files.push(path.join(store.dir, shard, name));
+    if (shard !== FILE_STORE_MARKER)
+      for (const name of await readdir(path.join(store.dir, shard))) files.push(path.join(store.dir, shard, name));
   }
   return files;
 }
@@ -111,7 +112,11 @@ describe('FileStore on disk', () => {
     `;
     const run = promisify(execFile);
     const cwd = fileURLToPath(new URL('../..', import.meta.url));
-    const outputs = await Promise.all(['1', '2', '3', '4'].map((id) => run(process.execPath, ['--import', tsx, '--input-type=module', '-e', script, store.dir, id], { cwd })));
+    const outputs = await Promise.all(
+      ['1', '2', '3', '4'].map((id) =>
+        run(process.execPath, ['--import', tsx, '--input-type=module', '-e', script, store.dir, id], { cwd }),
+      ),
+    );
     expect(outputs.map((o) => o.stdout)).toEqual(['0', '0', '0', '0']);
     for (let i = 0; i < 10; i++) expect(((await store.get(`shared:${i}`))?.value as { writer: string }).writer).toMatch(/^[1-4]$/);
     for (const id of ['1', '2', '3', '4']) expect((await store.get(`own:${id}:149`))?.value).toBe(149);

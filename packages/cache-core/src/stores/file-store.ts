@@ -1,64 +1,43 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { constants, type Dirent } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { access, chmod, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { CacheStoreError, quoteKey } from '../errors.js';
 import { compilePattern } from '../invalidation/pattern.js';
 import type { CacheStore, StoredEntry } from './cache-store.js';
-import { decodeEntry, encodeEntry, FORMAT_VERSION, type CodecOptions } from './codec.js';
+import { encodeEntry, FORMAT_VERSION, type CodecOptions } from './codec.js';
+import {
+  CHECKSUM_BYTES,
+  classifyHeaderless,
+  CREATE_FLAGS,
+  describeForeign,
+  DIR_MODE,
+  errno,
+  FILE_STORE_MARKER,
+  HASH_NAME,
+  HEADER_BYTES,
+  isRealDirectory,
+  MAGIC,
+  parseRecord,
+  readKey,
+  readRecord,
+  RECORD_MODE,
+  removeFile,
+  scanDirectory,
+  sha256,
+  STALE_TEMP_MS,
+  TAGS_DIR,
+  type Parsed,
+  type Scan,
+} from './file-layout.js';
+
+export { FILE_STORE_MARKER };
 
 export interface FileStoreOptions extends CodecOptions {
   /** Where records live; created (0700) if missing. It must be empty or already this store's. @default '.cache/prompts' */
   dir?: string;
   /** Largest record accepted, in bytes. @default 64 MiB */
   maxRecordBytes?: number;
-}
-
-/**
- * Record layout: `PMF1` | key length (u32) | key (UTF-8) | encoded entry | sha256 of all before.
- * The key is kept so `invalidate` can match patterns and so a record is never mistaken for
- * another key's.
- */
-const MAGIC = Buffer.from('PMF1');
-/** Records of any layout version start with this; another version is left alone, never deleted. */
-const MAGIC_FAMILY = Buffer.from('PMF');
-const HEADER_BYTES = MAGIC.length + 4;
-const CHECKSUM_BYTES = 32;
-/** The file that says a directory belongs to a FileStore. */
-export const FILE_STORE_MARKER = '.pm-file-store';
-const SHARD_NAME = /^[0-9a-f]{2}$/;
-/** `tags/<sha256 of the tag>/<sha256 of the key>`: empty files, the FileStore's tag index. */
-const TAGS_DIR = 'tags';
-const HASH_NAME = /^[0-9a-f]{64}$/;
-const RECORD_NAME = /^[0-9a-f]{64}\.rec$/;
-const TEMP_NAME = /^[0-9a-f]{64}\.rec\.\d+\.[0-9a-f]+\.\d+\.tmp$/;
-/** Temp files older than this are leftovers of a crashed writer. */
-const STALE_TEMP_MS = 60_000;
-const RECORD_MODE = 0o600;
-const DIR_MODE = 0o700;
-/** Never follow a planted link; never block on a planted FIFO. */
-const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-
-const sha256 = (data: Buffer | string): Buffer => createHash('sha256').update(data).digest();
-const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
-
-/** What a record file holds, as far as this build can tell. */
-type Parsed =
-  | { kind: 'entry'; entry: StoredEntry }
-  | { kind: 'corrupt' }
-  /** Another format version: a newer (or older) release's record, not ours to judge. */
-  | { kind: 'other-version' };
-
-interface Scan {
-  shards: string[];
-  /** Tag index directories, and the index files in them. */
-  tagDirs: string[];
-  tagFiles: string[];
-  records: string[];
-  temps: string[];
-  /** Entries a FileStore did not write, relative to the directory. */
-  foreign: string[];
 }
 
 /**
@@ -107,7 +86,7 @@ export class FileStore implements CacheStore {
     if (!(await isRealDirectory(shard))) return undefined;
     const record = await readRecord(file);
     if (record === undefined) return undefined;
-    const parsed = this.#parse(record, key);
+    const parsed = parseRecord(record, key);
     if (parsed.kind === 'other-version') return undefined;
     if (parsed.kind === 'corrupt') {
       this.#corruptions++;
@@ -132,7 +111,10 @@ export class FileStore implements CacheStore {
     header.writeUInt32BE(keyBytes.length, MAGIC.length);
     const body = Buffer.concat([header, keyBytes, encodeEntry(entry, this.#codec)]);
     if (body.length + CHECKSUM_BYTES > this.#maxRecordBytes) {
-      throw new CacheStoreError(`entry ${quoteKey(key)} needs ${body.length + CHECKSUM_BYTES} bytes, more than maxRecordBytes (${this.#maxRecordBytes})`, { reason: 'refused' });
+      throw new CacheStoreError(
+        `entry ${quoteKey(key)} needs ${body.length + CHECKSUM_BYTES} bytes, more than maxRecordBytes (${this.#maxRecordBytes})`,
+        { reason: 'refused' },
+      );
     }
     const root = await this.#root();
     const { shard, file, hash } = this.#locate(root, key);
@@ -153,7 +135,10 @@ export class FileStore implements CacheStore {
     } catch (error) {
       await unlink(temp).catch(() => undefined);
       const full = errno(error) === 'ENOSPC' || errno(error) === 'EDQUOT';
-      throw new CacheStoreError(`cannot write the record of ${quoteKey(key)} in ${this.dir}: ${(error as Error).message}`, { cause: error, reason: full ? 'refused' : 'failed' });
+      throw new CacheStoreError(`cannot write the record of ${quoteKey(key)} in ${this.dir}: ${(error as Error).message}`, {
+        cause: error,
+        reason: full ? 'refused' : 'failed',
+      });
     }
   }
 
@@ -210,7 +195,9 @@ export class FileStore implements CacheStore {
   async clear(): Promise<void> {
     const { shards, records, temps, foreign, tagDirs, tagFiles: scanTagFiles } = await this.#scan();
     if (foreign.length > 0) {
-      throw new CacheStoreError(`refusing to clear ${this.dir}: it also holds files a FileStore did not write (${describeForeign(foreign)}); nothing was removed`);
+      throw new CacheStoreError(
+        `refusing to clear ${this.dir}: it also holds files a FileStore did not write (${describeForeign(foreign)}); nothing was removed`,
+      );
     }
     for (const file of [...records, ...temps, ...scanTagFiles]) await removeFile(file);
     for (const dir of [...shards, ...tagDirs]) await rmdir(dir).catch(() => undefined); // a directory a writer just refilled stays
@@ -225,7 +212,7 @@ export class FileStore implements CacheStore {
       const record = await readRecord(file);
       if (record === undefined) continue;
       const key = readKey(record);
-      const parsed: Parsed = key === undefined ? classifyHeaderless(record) : this.#parse(record, key);
+      const parsed: Parsed = key === undefined ? classifyHeaderless(record) : parseRecord(record, key);
       if (parsed.kind === 'other-version' || (parsed.kind === 'entry' && parsed.entry.expiresAt > now)) continue;
       if (parsed.kind === 'corrupt') this.#corruptions++;
       if (await removeFile(file)) removed++;
@@ -278,10 +265,13 @@ export class FileStore implements CacheStore {
       if (!(await lstat(root)).isDirectory()) throw new CacheStoreError(`${this.dir} is not a directory`);
       const marker = await lstat(path.join(root, FILE_STORE_MARKER)).catch(() => undefined);
       if (marker?.isFile() === true) return root;
-      if (marker !== undefined) throw new CacheStoreError(`${path.join(this.dir, FILE_STORE_MARKER)} is not a regular file; refusing to use ${this.dir}`);
+      if (marker !== undefined)
+        throw new CacheStoreError(`${path.join(this.dir, FILE_STORE_MARKER)} is not a regular file; refusing to use ${this.dir}`);
       const { foreign } = await scanDirectory(root);
       if (foreign.length > 0) {
-        throw new CacheStoreError(`refusing to use ${this.dir}: it holds files a FileStore did not write (${describeForeign(foreign)}). Point the store at an empty or new directory.`);
+        throw new CacheStoreError(
+          `refusing to use ${this.dir}: it holds files a FileStore did not write (${describeForeign(foreign)}). Point the store at an empty or new directory.`,
+        );
       }
       // Empty, or records of a FileStore from before markers: ours from now on, and private.
       await chmod(root, DIR_MODE);
@@ -329,110 +319,7 @@ export class FileStore implements CacheStore {
     });
   }
 
-  #parse(record: Buffer, key: string): Parsed {
-    if (!record.subarray(0, MAGIC.length).equals(MAGIC)) return classifyHeaderless(record);
-    if (record.length < HEADER_BYTES + CHECKSUM_BYTES) return { kind: 'corrupt' };
-    const body = record.subarray(0, record.length - CHECKSUM_BYTES);
-    if (!sha256(body).equals(record.subarray(record.length - CHECKSUM_BYTES))) return { kind: 'corrupt' };
-    if (readKey(record) !== key) return { kind: 'corrupt' };
-    const encoded = body.subarray(HEADER_BYTES + body.readUInt32BE(MAGIC.length));
-    if (encoded[0] !== FORMAT_VERSION) return { kind: 'other-version' };
-    try {
-      return { kind: 'entry', entry: decodeEntry(encoded) };
-    } catch {
-      return { kind: 'corrupt' };
-    }
-  }
-
   async #scan(): Promise<Scan> {
     return scanDirectory(await this.#root());
   }
-}
-
-/** A record whose header is not this version's: another version's (left alone), or damage. */
-function classifyHeaderless(record: Buffer): Parsed {
-  const family = record.subarray(0, MAGIC_FAMILY.length).equals(MAGIC_FAMILY) && record.length > MAGIC.length;
-  return family && !record.subarray(0, MAGIC.length).equals(MAGIC) ? { kind: 'other-version' } : { kind: 'corrupt' };
-}
-
-/** Every record, temp and foreign entry, without following any link. */
-async function scanDirectory(root: string): Promise<Scan> {
-  const scan: Scan = { shards: [], tagDirs: [], tagFiles: [], records: [], temps: [], foreign: [] };
-  const list = async (dir: string): Promise<Dirent[]> => readdir(dir, { withFileTypes: true }).catch((error: unknown) => {
-    if (errno(error) === 'ENOENT') return [];
-    throw error;
-  });
-  for (const shard of await list(root)) {
-    if (shard.name === FILE_STORE_MARKER) continue;
-    if (shard.name === TAGS_DIR && shard.isDirectory()) {
-      await scanTags(path.join(root, TAGS_DIR), scan, list);
-      continue;
-    }
-    // A symlink is not a directory here: it is never descended into.
-    if (!shard.isDirectory() || !SHARD_NAME.test(shard.name)) {
-      scan.foreign.push(shard.name);
-      continue;
-    }
-    scan.shards.push(path.join(root, shard.name));
-    for (const entry of await list(path.join(root, shard.name))) {
-      const file = path.join(root, shard.name, entry.name);
-      if (entry.isFile() && RECORD_NAME.test(entry.name)) scan.records.push(file);
-      else if (entry.isFile() && TEMP_NAME.test(entry.name)) scan.temps.push(file);
-      else scan.foreign.push(`${shard.name}/${entry.name}`);
-    }
-  }
-  return scan;
-}
-
-async function scanTags(dir: string, scan: Scan, list: (dir: string) => Promise<Dirent[]>): Promise<void> {
-  for (const tag of await list(dir)) {
-    if (!tag.isDirectory() || !HASH_NAME.test(tag.name)) {
-      scan.foreign.push(`${TAGS_DIR}/${tag.name}`);
-      continue;
-    }
-    scan.tagDirs.push(path.join(dir, tag.name));
-    for (const entry of await list(path.join(dir, tag.name))) {
-      if (entry.isFile() && HASH_NAME.test(entry.name)) scan.tagFiles.push(path.join(dir, tag.name, entry.name));
-      else scan.foreign.push(`${TAGS_DIR}/${tag.name}/${entry.name}`);
-    }
-  }
-  scan.tagDirs.push(dir);
-}
-
-function describeForeign(foreign: readonly string[]): string {
-  return `${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''}`;
-}
-
-async function isRealDirectory(dir: string): Promise<boolean> {
-  return (await lstat(dir).catch(() => undefined))?.isDirectory() === true;
-}
-
-/** A record file's bytes; undefined when it is missing, a link, or not a regular file. */
-async function readRecord(file: string): Promise<Buffer | undefined> {
-  let handle;
-  try {
-    handle = await open(file, READ_FLAGS);
-  } catch (error) {
-    // ENOENT: no record. ELOOP: a planted symlink, never followed.
-    if (errno(error) === 'ENOENT' || errno(error) === 'ELOOP') return undefined;
-    throw new CacheStoreError(`cannot read ${file}: ${(error as Error).message}`, { cause: error });
-  }
-  try {
-    if (!(await handle.stat()).isFile()) return undefined;
-    return await handle.readFile();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function removeFile(file: string): Promise<boolean> {
-  return unlink(file).then(() => true, () => false);
-}
-
-/** The key stored in a record's header, or undefined if the header is not this version's or is damaged. */
-function readKey(record: Buffer): string | undefined {
-  if (record.length < HEADER_BYTES || !record.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
-  const length = record.readUInt32BE(MAGIC.length);
-  if (HEADER_BYTES + length > record.length) return undefined;
-  return record.toString('utf8', HEADER_BYTES, HEADER_BYTES + length);
 }

@@ -23,10 +23,12 @@ export interface RedisConnectionOptions {
 /** Why Redis is not answering, as far as the last error tells. */
 export type RedisProblem = StoreFailure;
 
-const AUTH_ERROR = /WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username-password|AUTH <password> called without any password|Client sent AUTH, but no password is set/i;
+const AUTH_ERROR =
+  /WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username-password|AUTH <password> called without any password|Client sent AUTH, but no password is set/i;
 /** Redis answered and refused the command: out of memory (noeviction), a read-only replica, a failed snapshot. */
 const REFUSED_ERROR = /^(OOM|READONLY|MISCONF)\b/;
-const UNREACHABLE_ERROR = /ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ECONNRESET|EPIPE|Connection is closed|connect ETIMEDOUT|Stream isn't writeable|Command timed out|None of startup nodes is available|Failed to refresh slots cache/i;
+const UNREACHABLE_ERROR =
+  /ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ECONNRESET|EPIPE|Connection is closed|connect ETIMEDOUT|Stream isn't writeable|Command timed out|None of startup nodes is available|Failed to refresh slots cache/i;
 const GENERIC_ERROR = /Connection is closed|Stream isn't writeable/;
 const REDACTED = '***';
 
@@ -82,7 +84,12 @@ export class RedisConnection {
         ...(options.password === undefined ? {} : { password: options.password }),
         ...(options.tls === undefined ? {} : { tls: options.tls }),
       };
-      this.client = new Cluster(options.clusterNodes, { lazyConnect: true, enableOfflineQueue: false, redisOptions, clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 1000) });
+      this.client = new Cluster(options.clusterNodes, {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        redisOptions,
+        clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 1000),
+      });
       this.#owned = true;
       this.target = `cluster ${options.clusterNodes.map((node) => (typeof node === 'object' ? `${node.host ?? '127.0.0.1'}:${String(node.port ?? 6379)}` : String(node))).join(',')}`;
     } else {
@@ -126,7 +133,9 @@ export class RedisConnection {
     if (client.status === 'end' || client.status === 'wait') return;
     let timer: NodeJS.Timeout | undefined;
     const ended = new Promise<void>((resolve) => {
-      client.once('end', () => { resolve(); });
+      client.once('end', () => {
+        resolve();
+      });
       timer = setTimeout(resolve, 1000);
     });
     client.disconnect();
@@ -144,7 +153,8 @@ export class RedisConnection {
     const cause = this.#lastError !== undefined && (generic || classifyRedisError(this.#lastError) === 'auth') ? this.#lastError : error;
     const reason = this.redact(cause instanceof Error ? cause.message : String(cause));
     const kind = classifyRedisError(cause);
-    if (kind === 'auth') return new CacheAuthError(`${doing} Redis at ${this.target}: authentication failed (${reason})`, { cause: new Error(reason) });
+    if (kind === 'auth')
+      return new CacheAuthError(`${doing} Redis at ${this.target}: authentication failed (${reason})`, { cause: new Error(reason) });
     const what = { unreachable: 'unreachable', refused: 'refused', failed: 'failed' }[kind];
     return new CacheStoreError(`${doing} Redis at ${this.target}: ${what} (${reason})`, { cause: new Error(reason), reason: kind });
   }

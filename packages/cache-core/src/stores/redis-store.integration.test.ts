@@ -33,19 +33,27 @@ afterAll(async () => {
 });
 
 describe.runIf(enabled)('RedisStore (standalone)', () => {
-  describeStoreConformance('RedisStore standalone', async () => {
-    const store = new RedisStore({ url, keyPrefix: uniquePrefix() });
-    await store.connect();
-    return store;
-  }, { lock: true });
+  describeStoreConformance(
+    'RedisStore standalone',
+    async () => {
+      const store = new RedisStore({ url, keyPrefix: uniquePrefix() });
+      await store.connect();
+      return store;
+    },
+    { lock: true },
+  );
 });
 
 describe.runIf(enabled)('RedisStore (Cluster, 3 masters)', () => {
-  describeStoreConformance('RedisStore cluster', async () => {
-    const store = new RedisStore({ clusterNodes: cluster!.nodes, keyPrefix: uniquePrefix() });
-    await store.connect();
-    return store;
-  }, { lock: true });
+  describeStoreConformance(
+    'RedisStore cluster',
+    async () => {
+      const store = new RedisStore({ clusterNodes: cluster!.nodes, keyPrefix: uniquePrefix() });
+      await store.connect();
+      return store;
+    },
+    { lock: true },
+  );
 
   it('spreads keys over every master and still invalidates and reads them all', async () => {
     const store = new RedisStore({ clusterNodes: cluster!.nodes, keyPrefix: uniquePrefix() });
@@ -53,7 +61,9 @@ describe.runIf(enabled)('RedisStore (Cluster, 3 masters)', () => {
     try {
       const keys = Array.from({ length: 300 }, (_, i) => `task_prompt:agent-${i % 6}:${i}`);
       for (const key of keys) await store.set(key, { value: key, expiresAt: Infinity });
-      const perNode = await Promise.all(cluster!.nodes.map(async ({ port }) => Number((await run('redis-cli', ['-p', String(port), 'dbsize'])).stdout.trim())));
+      const perNode = await Promise.all(
+        cluster!.nodes.map(async ({ port }) => Number((await run('redis-cli', ['-p', String(port), 'dbsize'])).stdout.trim())),
+      );
       expect(perNode.every((n) => n > 0)).toBe(true);
       expect((await store.mget(keys)).map((e) => e?.value)).toEqual(keys);
       expect(await store.invalidate('task_prompt:agent-1:*')).toBe(50);
@@ -80,10 +90,20 @@ describe.runIf(enabled)('two caches sharing a Redis Cluster', () => {
       await a.set('task_prompt:c:1', 'v1');
       expect(await b.get('task_prompt:c:1')).toBe('v1');
       await a.set('task_prompt:c:1', 'v2');
-      await vi.waitFor(() => { expect(b.getSync('task_prompt:c:1')).toBeUndefined(); }, { timeout: 2000, interval: 5 });
+      await vi.waitFor(
+        () => {
+          expect(b.getSync('task_prompt:c:1')).toBeUndefined();
+        },
+        { timeout: 2000, interval: 5 },
+      );
       expect(await b.get('task_prompt:c:1')).toBe('v2');
       await a.invalidate('task_prompt:*');
-      await vi.waitFor(() => { expect(b.getSync('task_prompt:c:1')).toBeUndefined(); }, { timeout: 2000, interval: 5 });
+      await vi.waitFor(
+        () => {
+          expect(b.getSync('task_prompt:c:1')).toBeUndefined();
+        },
+        { timeout: 2000, interval: 5 },
+      );
       let computations = 0;
       const compute = async () => {
         computations++;

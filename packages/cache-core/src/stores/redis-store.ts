@@ -93,7 +93,9 @@ export class RedisStore implements CacheStore {
   async set(key: string, entry: StoredEntry): Promise<void> {
     const record = encodeEntry(entry, this.#codec);
     if (record.length > this.#maxRecordBytes) {
-      throw new CacheStoreError(`entry ${quoteKey(key)} needs ${record.length} bytes, more than maxRecordBytes (${this.#maxRecordBytes})`, { reason: 'refused' });
+      throw new CacheStoreError(`entry ${quoteKey(key)} needs ${record.length} bytes, more than maxRecordBytes (${this.#maxRecordBytes})`, {
+        reason: 'refused',
+      });
     }
     const ttlMs = entry.expiresAt - Date.now();
     const redisKey = this.keyPrefix + key;
@@ -111,12 +113,15 @@ export class RedisStore implements CacheStore {
 
   /** Adds `key` to each tag's set, which lives at least as long as its longest-lived member. */
   async #index(key: string, tags: readonly string[], ttlMs: number): Promise<void> {
-    await Promise.all(tags.map(async (tag) => {
-      const setKey = this.#meta('tag', tag);
-      await this.client.sadd(setKey, key);
-      if (!Number.isFinite(ttlMs)) await this.client.persist(setKey);
-      else if ((await this.client.pexpire(setKey, Math.ceil(ttlMs), 'NX')) === 0) await this.client.pexpire(setKey, Math.ceil(ttlMs), 'GT');
-    }));
+    await Promise.all(
+      tags.map(async (tag) => {
+        const setKey = this.#meta('tag', tag);
+        await this.client.sadd(setKey, key);
+        if (!Number.isFinite(ttlMs)) await this.client.persist(setKey);
+        else if ((await this.client.pexpire(setKey, Math.ceil(ttlMs), 'NX')) === 0)
+          await this.client.pexpire(setKey, Math.ceil(ttlMs), 'GT');
+      }),
+    );
   }
 
   async invalidateTags(tags: readonly string[]): Promise<number> {
@@ -147,7 +152,10 @@ export class RedisStore implements CacheStore {
       do {
         const [next, batch] = await this.#run('scan', () => node.scanBuffer(cursor, 'MATCH', match, 'COUNT', 1000));
         cursor = next.toString();
-        const keys = batch.filter((raw) => !this.#isMeta(raw)).map((raw) => raw.toString('utf8')).filter((k) => k.startsWith(this.keyPrefix) && matcher.matches(k.slice(this.keyPrefix.length)));
+        const keys = batch
+          .filter((raw) => !this.#isMeta(raw))
+          .map((raw) => raw.toString('utf8'))
+          .filter((k) => k.startsWith(this.keyPrefix) && matcher.matches(k.slice(this.keyPrefix.length)));
         removed += await this.#unlink(keys);
       } while (cursor !== '0');
     }
@@ -183,14 +191,24 @@ export class RedisStore implements CacheStore {
     for (const node of this.connection.masters()) {
       let cursor = '0';
       do {
-        const [next, batch] = await this.#run('scan', () => node.scan(cursor, 'MATCH', `${this.keyPrefix.replace(REDIS_GLOB, '\\$&')}*`, 'COUNT', 1000));
+        const [next, batch] = await this.#run('scan', () =>
+          node.scan(cursor, 'MATCH', `${this.keyPrefix.replace(REDIS_GLOB, '\\$&')}*`, 'COUNT', 1000),
+        );
         cursor = next;
         keys += batch.filter((k) => !k.startsWith(`${this.keyPrefix}\ufffd`)).length;
       } while (cursor !== '0');
     }
     const info = await this.#run('read INFO from', async () => this.connection.masters()[0]?.info('memory'));
     const used = /used_memory:(\d+)/.exec(info ?? '')?.[1];
-    return { store: 'redis', target: this.connection.target, keyPrefix: this.keyPrefix, keys, masters: this.connection.masters().length, usedMemoryBytes: used === undefined ? 'unknown' : Number(used), corruptions: this.#corruptions };
+    return {
+      store: 'redis',
+      target: this.connection.target,
+      keyPrefix: this.keyPrefix,
+      keys,
+      masters: this.connection.masters().length,
+      usedMemoryBytes: used === undefined ? 'unknown' : Number(used),
+      corruptions: this.#corruptions,
+    };
   }
 
   async lock(key: string, ttlMs: number): Promise<StoreLease | undefined> {
@@ -200,7 +218,8 @@ export class RedisStore implements CacheStore {
     if (taken !== 'OK') return undefined;
     // Only the holder renews or releases: a lock that expired and was taken by another process stays.
     return {
-      renew: async (leaseMs) => (await this.#run('renew a lock in', () => this.client.eval(RENEW_LOCK, 1, lockKey, token, Math.max(1, Math.ceil(leaseMs))))) === 1,
+      renew: async (leaseMs) =>
+        (await this.#run('renew a lock in', () => this.client.eval(RENEW_LOCK, 1, lockKey, token, Math.max(1, Math.ceil(leaseMs))))) === 1,
       release: async () => {
         await this.#run('unlock in', () => this.client.eval(RELEASE_LOCK, 1, lockKey, token));
       },

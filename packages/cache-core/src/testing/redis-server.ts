@@ -63,7 +63,10 @@ export class RedisProcess {
   #child: ChildProcess | undefined;
   #dir: string | undefined;
 
-  private constructor(readonly port: number, readonly extraArgs: readonly string[]) {}
+  private constructor(
+    readonly port: number,
+    readonly extraArgs: readonly string[],
+  ) {}
 
   static async start(extraArgs: readonly string[] = []): Promise<RedisProcess> {
     const server = new RedisProcess(await freePort(), extraArgs);
@@ -78,7 +81,11 @@ export class RedisProcess {
   /** Starts (again) on the same port, with no data: a server back from a crash, without persistence. */
   async restart(): Promise<void> {
     this.#dir ??= await mkdtemp(path.join(tmpdir(), 'pm-redis-'));
-    this.#child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir, ...this.extraArgs], { stdio: 'ignore' });
+    this.#child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir, ...this.extraArgs],
+      { stdio: 'ignore' },
+    );
     await waitForPing(this.port);
   }
 
@@ -109,7 +116,9 @@ export class RedisProcess {
 
 /** Three masters, no replicas: enough for keys to spread over slots on every node. */
 export async function startCluster(): Promise<{ nodes: { host: string; port: number }[]; stop: () => Promise<void> }> {
-  const servers = await Promise.all([0, 1, 2].map(() => RedisProcess.start(['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'])));
+  const servers = await Promise.all(
+    [0, 1, 2].map(() => RedisProcess.start(['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'])),
+  );
   await run('redis-cli', ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '0', '--cluster-yes']);
   const deadline = Date.now() + 20_000;
   const [first] = servers as [RedisProcess, ...RedisProcess[]];
@@ -119,7 +128,12 @@ export async function startCluster(): Promise<{ nodes: { host: string; port: num
     if (Date.now() > deadline) throw new Error('the test cluster did not reach cluster_state:ok');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { nodes: servers.map((s) => ({ host: '127.0.0.1', port: s.port })), stop: async () => { await Promise.all(servers.map((s) => s.stop())); } };
+  return {
+    nodes: servers.map((s) => ({ host: '127.0.0.1', port: s.port })),
+    stop: async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+    },
+  };
 }
 
 /** Cluster nodes from PM_REDIS_CLUSTER_NODES ("host:port,host:port,..."), if set. */

@@ -45,7 +45,10 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         array: [1, 'two', [3], { four: 4 }],
         object: { nested: { deep: [null, true] }, 'key with spaces': 1 },
         date: new Date('2026-11-22T10:00:00.000Z'),
-        map: new Map<unknown, unknown>([['a', 1], [2, new Map([['inner', new Date(0)]])]]),
+        map: new Map<unknown, unknown>([
+          ['a', 1],
+          [2, new Map([['inner', new Date(0)]])],
+        ]),
         set: new Set([1, 'x', 2n]),
         bigint: 12345678901234567890123n,
         negativeZero: -0,
@@ -132,7 +135,12 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       await store.set('tag:file:/a.md', forever('a key that looks like a tag'));
       expect((await store.get('p:1'))?.tags).toEqual(['file:/a.md']);
       expect(await store.invalidateTags(['file:/a.md'])).toBe(2);
-      const left = async () => (await Promise.all(['p:1', 'p:2', 'p:3', 'p:4', 'tag:file:/a.md'].map(async (k) => ((await store.get(k)) === undefined ? undefined : k)))).filter(Boolean);
+      const left = async () =>
+        (
+          await Promise.all(
+            ['p:1', 'p:2', 'p:3', 'p:4', 'tag:file:/a.md'].map(async (k) => ((await store.get(k)) === undefined ? undefined : k)),
+          )
+        ).filter(Boolean);
       expect(await left()).toEqual(['p:3', 'p:4', 'tag:file:/a.md']);
       expect(await store.invalidateTags(['file:/a.md', 'nothing'])).toBe(0);
       // A key written again with the tag is indexed again.
@@ -148,24 +156,25 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       expect(await store.get('a')).toBeUndefined();
       expect(await store.health()).toMatchObject({ ok: true });
     });
-  
-    if (capabilities.lock === true) it('holds a lock as a lease: one holder, renewed while held, taken over once it lapses', async () => {
-      await fresh();
-      const first = await store.lock?.('job', 200);
-      if (first === undefined) throw new Error('the first lock() must take the lock');
-      expect(await store.lock?.('job', 200)).toBeUndefined();
-      await new Promise((resolve) => setTimeout(resolve, 120));
-      expect(await first.renew(200)).toBe(true);
-      await new Promise((resolve) => setTimeout(resolve, 120));
-      expect(await store.lock?.('job', 200)).toBeUndefined(); // renewed: still held after the first 200 ms
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      const second = await store.lock?.('job', 200); // lapsed: another process takes it
-      if (second === undefined) throw new Error('a lapsed lease must let another holder take the lock');
-      expect(await first.renew(200)).toBe(false); // the old holder knows it lost it
-      await first.release(); // and cannot release the new holder's lock
-      expect(await store.lock?.('job', 200)).toBeUndefined();
-      await second.release();
-      expect(await store.lock?.('job', 200)).toBeDefined();
-    });
+
+    if (capabilities.lock === true)
+      it('holds a lock as a lease: one holder, renewed while held, taken over once it lapses', async () => {
+        await fresh();
+        const first = await store.lock?.('job', 200);
+        if (first === undefined) throw new Error('the first lock() must take the lock');
+        expect(await store.lock?.('job', 200)).toBeUndefined();
+        await new Promise((resolve) => setTimeout(resolve, 120));
+        expect(await first.renew(200)).toBe(true);
+        await new Promise((resolve) => setTimeout(resolve, 120));
+        expect(await store.lock?.('job', 200)).toBeUndefined(); // renewed: still held after the first 200 ms
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        const second = await store.lock?.('job', 200); // lapsed: another process takes it
+        if (second === undefined) throw new Error('a lapsed lease must let another holder take the lock');
+        expect(await first.renew(200)).toBe(false); // the old holder knows it lost it
+        await first.release(); // and cannot release the new holder's lock
+        expect(await store.lock?.('job', 200)).toBeUndefined();
+        await second.release();
+        expect(await store.lock?.('job', 200)).toBeDefined();
+      });
   });
 }

@@ -13,7 +13,10 @@ export class TcpProxy {
   readonly #sockets = new Set<Socket>();
   #mode: 'open' | 'reset' | 'blackhole' = 'open';
 
-  private constructor(server: Server, readonly port: number) {
+  private constructor(
+    server: Server,
+    readonly port: number,
+  ) {
     this.#server = server;
   }
 
@@ -53,7 +56,11 @@ export class TcpProxy {
 
   async close(): Promise<void> {
     for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      this.#server.close(() => {
+        resolve();
+      }),
+    );
   }
 
   #accept(client: Socket, targetPort: number, targetHost: string): void {

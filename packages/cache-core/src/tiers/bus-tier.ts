@@ -1,5 +1,10 @@
 import { withTimeout, type Logger } from '@pm/service-manager/contract';
-import { INVALIDATION_MESSAGE_TYPES, type InvalidationBus, type InvalidationMessage, type InvalidationMessageType } from '../bus/invalidation-bus.js';
+import {
+  INVALIDATION_MESSAGE_TYPES,
+  type InvalidationBus,
+  type InvalidationMessage,
+  type InvalidationMessageType,
+} from '../bus/invalidation-bus.js';
 
 /** The bus figures of `getMetrics().bus`. */
 export interface BusMetrics {
@@ -15,7 +20,8 @@ export interface BusMetrics {
   resyncs: number;
 }
 
-const zeroByType = (): Record<InvalidationMessageType, number> => Object.fromEntries(INVALIDATION_MESSAGE_TYPES.map((type) => [type, 0])) as Record<InvalidationMessageType, number>;
+const zeroByType = (): Record<InvalidationMessageType, number> =>
+  Object.fromEntries(INVALIDATION_MESSAGE_TYPES.map((type) => [type, 0])) as Record<InvalidationMessageType, number>;
 
 /** The invalidation bus, bounded in time, with counters. */
 export class BusTier {
@@ -68,7 +74,10 @@ export class BusTier {
       return true;
     } catch (error) {
       this.errors++;
-      this.#log.warn({ bus: this.bus.name, type: message.type, err: error }, 'publishing on the invalidation bus failed; it will be replayed');
+      this.#log.warn(
+        { bus: this.bus.name, type: message.type, err: error },
+        'publishing on the invalidation bus failed; it will be replayed',
+      );
       return false;
     }
   }

@@ -38,7 +38,17 @@ const newId = () => `${process.pid}-${++counter}`;
 function recordingLogger(): { logger: SharedPromptCacheOptions['logger']; lines: string[] } {
   const lines: string[] = [];
   const write = (level: string) => (obj: Record<string, unknown>, msg?: string) => {
-    lines.push(JSON.stringify({ level, msg, ...obj, err: obj.err instanceof Error ? { message: obj.err.message, stack: obj.err.stack, cause: String((obj.err as { cause?: unknown }).cause) } : obj.err }));
+    lines.push(
+      JSON.stringify({
+        level,
+        msg,
+        ...obj,
+        err:
+          obj.err instanceof Error
+            ? { message: obj.err.message, stack: obj.err.stack, cause: String((obj.err as { cause?: unknown }).cause) }
+            : obj.err,
+      }),
+    );
   };
   return { logger: { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') }, lines };
 }
@@ -61,13 +71,21 @@ describe.runIf(enabled)('Redis out of memory (maxmemory, noeviction)', () => {
     const raw = new Redis(redis.url);
     for (const size of [64 * 1024, 1024, 16]) {
       for (let i = 0; i < 10_000; i++) {
-        const refused = await raw.set(`filler:${size}:${i}`, 'x'.repeat(size)).then(() => false, (error: unknown) => String(error).includes('OOM'));
+        const refused = await raw.set(`filler:${size}:${i}`, 'x'.repeat(size)).then(
+          () => false,
+          (error: unknown) => String(error).includes('OOM'),
+        );
         if (refused) break;
       }
     }
     await a.set('agent_profile:qa', 'v2'.repeat(50_000)); // refused by Redis; a keeps v2 locally
     expect(a.getSync('agent_profile:qa')).toBe('v2'.repeat(50_000));
-    await vi.waitFor(() => { expect(b.getSync('agent_profile:qa')).toBeUndefined(); }, { timeout: 2000, interval: 5 });
+    await vi.waitFor(
+      () => {
+        expect(b.getSync('agent_profile:qa')).toBeUndefined();
+      },
+      { timeout: 2000, interval: 5 },
+    );
     expect(await b.get('agent_profile:qa')).toBeUndefined(); // the replaced value is gone from L2 too
     const health = await a.healthCheck();
     expect(health).toMatchObject({ status: 'degraded', checks: { l2: false } });
@@ -113,11 +131,21 @@ describe.runIf(enabled)('a process partitioned from Redis by a proxy', () => {
       expect(b.getSync('agent_profile:eng')).toBe('old profile'); // b could not be told: it keeps its copy
       proxy.heal();
       const healedAt = Date.now();
-      await vi.waitFor(() => { expect(b.getSync('agent_profile:eng')).toBeUndefined(); }, { timeout: 8000, interval: 20 });
+      await vi.waitFor(
+        () => {
+          expect(b.getSync('agent_profile:eng')).toBeUndefined();
+        },
+        { timeout: 8000, interval: 20 },
+      );
       const recoveryMs = Date.now() - healedAt;
       expect(await b.get('agent_profile:eng')).toBeUndefined();
       expect(await a.get('agent_profile:eng')).toBeUndefined(); // the invalidated profile stays gone
-      await vi.waitFor(() => { expect(a.getMetrics().l2?.replay).toMatchObject({ pending: 0, replayed: 1 }); }, { timeout: 8000 });
+      await vi.waitFor(
+        () => {
+          expect(a.getMetrics().l2?.replay).toMatchObject({ pending: 0, replayed: 1 });
+        },
+        { timeout: 8000 },
+      );
       expect(recoveryMs).toBeLessThan(8000);
     }, 30_000);
   }
@@ -150,7 +178,12 @@ describe.runIf(enabled)('a process partitioned from Redis by a proxy', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(b.getSync('k')).toBe('v1'); // nothing was announced: b keeps serving its copy
     proxy.heal();
-    await vi.waitFor(() => { expect(b.getSync('k')).toBeUndefined(); }, { timeout: 8000, interval: 20 });
+    await vi.waitFor(
+      () => {
+        expect(b.getSync('k')).toBeUndefined();
+      },
+      { timeout: 8000, interval: 20 },
+    );
     expect(await b.get('k')).toBeUndefined(); // v1 is gone from L2: b misses rather than reads it
   }, 30_000);
 });
@@ -206,7 +239,10 @@ describe.runIf(enabled)('keys and values that cannot cross to L2 intact', () => 
     const sparse: unknown[] = [1];
     sparse[2] = 3; // a hole at index 1
     for (const value of [/ab+c/, new ArrayBuffer(4), new Error('x'), new Profile('qa'), { nested: sparse }]) {
-      const error = await cache.set('v', value).then(() => undefined, (e: unknown) => e);
+      const error = await cache.set('v', value).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(CacheSerializationError);
       expect((error as Error).message).toMatch(/does not come back from the L2 tier|sparse array/);
     }

@@ -92,7 +92,12 @@ export class SharedTiers {
   constructor(options: SharedTiersOptions) {
     this.#log = options.log;
     this.#queue = new ReplayQueue(options.replayLimit ?? 1000);
-    this.l2 = options.l2 === undefined ? undefined : new StoreTier(options.l2, options.timeoutMs, options.log, () => { this.#replay(); });
+    this.l2 =
+      options.l2 === undefined
+        ? undefined
+        : new StoreTier(options.l2, options.timeoutMs, options.log, () => {
+            this.#replay();
+          });
     this.bus = options.bus === undefined ? undefined : new BusTier(options.bus, options.timeoutMs, options.log);
     options.bus?.subscribe({
       onMessage: (message) => {
@@ -156,14 +161,19 @@ export class SharedTiers {
     if (writes.length === 0) return { stored: 0, failed: 0, queued: false };
     const l2 = this.l2;
     if (l2 === undefined) {
-      const announced = await this.#announce({ type: 'set', keys: writes.map((w) => w.key), versions: writes.map((w) => w.entry.version ?? '') });
+      const announced = await this.#announce({
+        type: 'set',
+        keys: writes.map((w) => w.key),
+        versions: writes.map((w) => w.entry.version ?? ''),
+      });
       return { stored: 0, failed: 0, queued: !announced };
     }
     const results = await Promise.all(writes.map((w) => l2.run('set', (store) => store.set(w.key, w.entry))));
     const stored = writes.filter((_, i) => results[i]?.ok === true);
     const refused = writes.filter((_, i) => results[i]?.ok !== true).map((w) => w.key);
     let announced = true;
-    if (stored.length > 0) announced = await this.#announce({ type: 'set', keys: stored.map((w) => w.key), versions: stored.map((w) => w.entry.version ?? '') });
+    if (stored.length > 0)
+      announced = await this.#announce({ type: 'set', keys: stored.map((w) => w.key), versions: stored.map((w) => w.entry.version ?? '') });
     if (refused.length > 0) {
       // The old value must not be read back by the others: remove it, or queue its removal.
       const removal: Removal = { type: 'delete', keys: refused };
@@ -213,11 +223,16 @@ export class SharedTiers {
     if (!result.ok) return { held: false, reason: 'unavailable' };
     const lease: StoreLease | undefined = result.value;
     if (lease === undefined) return { held: false, reason: 'taken' };
-    const renewal = setInterval(() => {
-      void l2.run('renew', () => lease.renew(leaseMs)).then((renewed) => {
-        if (renewed.ok && !renewed.value) this.#log.warn({ key }, 'a distributed lock lease was lost before the work finished');
-      });
-    }, Math.max(1, Math.floor(leaseMs / 3)));
+    const renewal = setInterval(
+      () => {
+        void l2
+          .run('renew', () => lease.renew(leaseMs))
+          .then((renewed) => {
+            if (renewed.ok && !renewed.value) this.#log.warn({ key }, 'a distributed lock lease was lost before the work finished');
+          });
+      },
+      Math.max(1, Math.floor(leaseMs / 3)),
+    );
     renewal.unref();
     return {
       held: true,
@@ -263,7 +278,9 @@ export class SharedTiers {
     }
     if (this.bus !== undefined) {
       const connected = this.bus.bus.connected;
-      out.bus = connected ? { ok: true } : { ok: false, problem: `invalidation bus disconnected${this.bus.bus.problem === undefined ? '' : ` (${this.bus.bus.problem})`}` };
+      out.bus = connected
+        ? { ok: true }
+        : { ok: false, problem: `invalidation bus disconnected${this.bus.bus.problem === undefined ? '' : ` (${this.bus.bus.problem})`}` };
     }
     return out;
   }
@@ -308,8 +325,13 @@ export class SharedTiers {
 
   #enqueue(removal: Removal, inL2: boolean): void {
     this.#queue.push(removal, inL2);
-    this.#log.warn({ removal: removal.type, pending: this.#queue.length }, 'a removal could not reach the shared tiers; it will be replayed when they answer');
-    this.#retryTimer ??= setInterval(() => { this.#replay(); }, REPLAY_RETRY_MS);
+    this.#log.warn(
+      { removal: removal.type, pending: this.#queue.length },
+      'a removal could not reach the shared tiers; it will be replayed when they answer',
+    );
+    this.#retryTimer ??= setInterval(() => {
+      this.#replay();
+    }, REPLAY_RETRY_MS);
     this.#retryTimer.unref();
   }
 

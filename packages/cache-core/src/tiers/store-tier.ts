@@ -75,7 +75,8 @@ export class StoreTier {
 
   async connect(): Promise<void> {
     const result = await this.run('connect', async (store) => store.connect?.());
-    if (!result.ok) this.#log.warn({ tier: this.store.name, err: result.error }, 'L2 is not reachable yet; serving from L1 until it answers');
+    if (!result.ok)
+      this.#log.warn({ tier: this.store.name, err: result.error }, 'L2 is not reachable yet; serving from L1 until it answers');
   }
 
   async close(): Promise<void> {
@@ -116,7 +117,10 @@ export class StoreTier {
       this.errors++;
       const refused = error instanceof CacheStoreError && error.reason === 'refused';
       if (refused && operation === 'set') this.writeRefusal = error.message.replace(/^\[cache-core\] /, '');
-      this.#log.warn({ tier: this.store.name, operation, err: error }, refused ? 'L2 refused an operation' : 'L2 operation failed; serving from L1');
+      this.#log.warn(
+        { tier: this.store.name, operation, err: error },
+        refused ? 'L2 refused an operation' : 'L2 operation failed; serving from L1',
+      );
       // A refusal is an answer: the store is up. Only silence and errors trip the circuit.
       if (!refused) this.breaker.failed();
       return { ok: false, error };

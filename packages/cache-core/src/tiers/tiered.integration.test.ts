@@ -67,7 +67,12 @@ describe.runIf(enabled)('two caches sharing Redis', () => {
     await a!.set('k', 'v1');
     expect(await b!.get('k')).toBe('v1');
     await a!.set('k', 'v2');
-    await vi.waitFor(() => { expect(b!.getSync('k')).toBeUndefined(); }, { timeout: 1000, interval: 2 });
+    await vi.waitFor(
+      () => {
+        expect(b!.getSync('k')).toBeUndefined();
+      },
+      { timeout: 1000, interval: 2 },
+    );
     expect(await b!.get('k')).toBe('v2');
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(a!.getSync('k')).toBe('v2');
@@ -77,20 +82,41 @@ describe.runIf(enabled)('two caches sharing Redis', () => {
 
   it('propagates invalidate (with remote callbacks), delete and clear, in L2 too', async () => {
     const [a, b] = await sharedCaches(2);
-    await a!.mset([{ key: 'agent_profile:qa:p', value: 1 }, { key: 'agent_profile:eng:p', value: 2 }, { key: 'other:1', value: 3 }]);
+    await a!.mset([
+      { key: 'agent_profile:qa:p', value: 1 },
+      { key: 'agent_profile:eng:p', value: 2 },
+      { key: 'other:1', value: 3 },
+    ]);
     expect(await b!.mget(['agent_profile:qa:p', 'agent_profile:eng:p', 'other:1'])).toEqual([1, 2, 3]);
     const events: InvalidationEvent[] = [];
-    b!.onInvalidate('agent_profile:*', (e) => { events.push(e); });
+    b!.onInvalidate('agent_profile:*', (e) => {
+      events.push(e);
+    });
     await a!.invalidate('agent_profile:*');
-    await vi.waitFor(() => { expect(events).toHaveLength(1); }, { timeout: 1000, interval: 2 });
+    await vi.waitFor(
+      () => {
+        expect(events).toHaveLength(1);
+      },
+      { timeout: 1000, interval: 2 },
+    );
     expect(events[0]).toMatchObject({ pattern: 'agent_profile:*', count: 2, source: 'remote' });
     expect(await b!.get('agent_profile:qa:p')).toBeUndefined();
     expect(await a!.delete('other:1')).toBe(true);
-    await vi.waitFor(() => { expect(b!.getSync('other:1')).toBeUndefined(); }, { timeout: 1000, interval: 2 });
+    await vi.waitFor(
+      () => {
+        expect(b!.getSync('other:1')).toBeUndefined();
+      },
+      { timeout: 1000, interval: 2 },
+    );
     await a!.set('c', 1);
     expect(await b!.get('c')).toBe(1);
     await b!.clear();
-    await vi.waitFor(() => { expect(a!.getSync('c')).toBeUndefined(); }, { timeout: 1000, interval: 2 });
+    await vi.waitFor(
+      () => {
+        expect(a!.getSync('c')).toBeUndefined();
+      },
+      { timeout: 1000, interval: 2 },
+    );
     expect(await a!.get('c')).toBeUndefined();
   });
 
@@ -102,7 +128,12 @@ describe.runIf(enabled)('two caches sharing Redis', () => {
     expect(await b!.get('after-restart')).toBe('still shared');
     expect(await a!.healthCheck()).toMatchObject({ status: 'healthy', checks: { l2: true, bus: true } });
     await a!.set('after-restart', 'changed');
-    await vi.waitFor(() => { expect(b!.getSync('after-restart')).toBeUndefined(); }, { timeout: 1000, interval: 2 });
+    await vi.waitFor(
+      () => {
+        expect(b!.getSync('after-restart')).toBeUndefined();
+      },
+      { timeout: 1000, interval: 2 },
+    );
   });
 
   it('computes once across processes with the distributed lock', async () => {
@@ -158,7 +189,12 @@ describe.runIf(enabled)('when Redis fails', () => {
       expect(cache!.getMetrics().l2!.available).toBe(false);
       expect((await cache!.healthCheck()).status).toBe('degraded');
       hung.resume();
-      await vi.waitFor(async () => { expect((await cache!.healthCheck()).status).toBe('healthy'); }, { timeout: 8000, interval: 100 });
+      await vi.waitFor(
+        async () => {
+          expect((await cache!.healthCheck()).status).toBe('healthy');
+        },
+        { timeout: 8000, interval: 100 },
+      );
       expect(await cache!.get('before')).toBe(1);
     } finally {
       await hung.stop();
@@ -188,16 +224,24 @@ describe.runIf(enabled)('when Redis fails', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       await redis.kill9();
       const killedAt = Date.now();
-      await vi.waitFor(async () => { expect((await b!.healthCheck()).status).toBe('degraded'); }, { timeout: 2000, interval: 50 });
+      await vi.waitFor(
+        async () => {
+          expect((await b!.healthCheck()).status).toBe('degraded');
+        },
+        { timeout: 2000, interval: 50 },
+      );
       const degradedAfter = Date.now() - killedAt;
       await a!.set('x', 'v2'); // b cannot hear about it: the bus is down
       await new Promise((resolve) => setTimeout(resolve, 300));
       await redis.restart();
       const backAt = Date.now();
-      await vi.waitFor(async () => {
-        expect((await a!.healthCheck()).status).toBe('healthy');
-        expect((await b!.healthCheck()).status).toBe('healthy');
-      }, { timeout: 5000, interval: 50 });
+      await vi.waitFor(
+        async () => {
+          expect((await a!.healthCheck()).status).toBe('healthy');
+          expect((await b!.healthCheck()).status).toBe('healthy');
+        },
+        { timeout: 5000, interval: 50 },
+      );
       const healthyAfter = Date.now() - backAt;
       control.stop = true;
       await workload;
@@ -213,7 +257,8 @@ describe.runIf(enabled)('when Redis fails', () => {
 });
 
 describe.runIf(enabled)('real processes sharing one cache', () => {
-  const child = (script: string, ...args: string[]) => run(process.execPath, ['--import', tsx, '--input-type=module', '-e', script, ...args], { cwd: packageDir, timeout: 30_000 });
+  const child = (script: string, ...args: string[]) =>
+    run(process.execPath, ['--import', tsx, '--input-type=module', '-e', script, ...args], { cwd: packageDir, timeout: 30_000 });
   const imports = `
     const { SharedPromptCache } = await import(${JSON.stringify(new URL('../shared-prompt-cache.ts', import.meta.url).href)});
     const { RedisStore } = await import(${JSON.stringify(new URL('../stores/redis-store.ts', import.meta.url).href)});
@@ -226,7 +271,8 @@ describe.runIf(enabled)('real processes sharing one cache', () => {
     const id = `${process.pid}-${counter}`;
     await parent!.set('shared:k', 'from parent');
     expect(parent!.getSync('shared:k')).toBe('from parent');
-    const { stdout } = await child(`${imports}
+    const { stdout } = await child(
+      `${imports}
       const [url, id] = process.argv.slice(1);
       const cache = new SharedPromptCache({ l2: new RedisStore({ url, keyPrefix: 'pm-tier-' + id + ':' }), bus: new RedisInvalidationBus({ url, channel: 'pm-tier-' + id }) });
       await cache.start();
@@ -234,9 +280,17 @@ describe.runIf(enabled)('real processes sharing one cache', () => {
       await cache.set('shared:k', 'from child');
       await cache.stop();
       process.stdout.write(String(seen));
-    `, server!.url, id);
+    `,
+      server!.url,
+      id,
+    );
     expect(stdout).toBe('from parent');
-    await vi.waitFor(() => { expect(parent!.getSync('shared:k')).toBeUndefined(); }, { timeout: 1000, interval: 2 });
+    await vi.waitFor(
+      () => {
+        expect(parent!.getSync('shared:k')).toBeUndefined();
+      },
+      { timeout: 1000, interval: 2 },
+    );
     expect(await parent!.get('shared:k')).toBe('from child');
   });
 
@@ -246,12 +300,15 @@ describe.runIf(enabled)('real processes sharing one cache', () => {
       const cache = new SharedPromptCache({ l2: new FileStore({ dir }) });
       await cache.start();
       caches.push(cache);
-      await child(`${imports}
+      await child(
+        `${imports}
         const cache = new SharedPromptCache({ l2: new FileStore({ dir: process.argv[1] }) });
         await cache.start();
         await cache.set('task_prompt:from-child', { built: 'in another process' }, { ttl: '1h' });
         await cache.stop();
-      `, dir);
+      `,
+        dir,
+      );
       expect(await cache.get('task_prompt:from-child')).toEqual({ built: 'in another process' });
       expect(cache.getMetrics().l2).toMatchObject({ name: 'file', hits: 1 });
     } finally {
@@ -270,7 +327,12 @@ describe('FileStore as L2', () => {
       caches.push(cache);
       await cache.set('short', 'lived', { ttl: 20 });
       await cache.set('long', 'lived', { ttl: '1h' });
-      await vi.waitFor(async () => { expect((await store.stats()).records).toBe(1); }, { timeout: 2000, interval: 20 });
+      await vi.waitFor(
+        async () => {
+          expect((await store.stats()).records).toBe(1);
+        },
+        { timeout: 2000, interval: 20 },
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
