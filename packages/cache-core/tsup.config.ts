@@ -6,8 +6,16 @@ export default defineConfig([
   {
     // Libraries: ESM and CommonJS, with types for both (index.d.ts and index.d.cts).
     ...shared,
-    entry: { index: 'src/index.ts', redis: 'src/redis.ts', file: 'src/file.ts', testing: 'src/testing/index.ts' },
+    entry: { index: 'src/index.ts', redis: 'src/redis.ts', file: 'src/file.ts' },
     format: ['esm', 'cjs'],
+    dts: true,
+    external: ['ioredis'],
+  },
+  {
+    // The test helpers: ESM only, as vitest (which the conformance suite runs in) is.
+    ...shared,
+    entry: { testing: 'src/testing/index.ts' },
+    format: ['esm'],
     dts: true,
     external: ['ioredis', 'vitest'],
   },

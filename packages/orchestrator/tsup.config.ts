@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', 'summary-runner': 'src/summary-runner.ts' },
+    entry: { index: 'src/index.ts' },
     format: ['esm', 'cjs'],
     target: 'node20',
     dts: true,
@@ -12,7 +12,7 @@ export default defineConfig([
   },
   {
     // Loaded by file into each agent subprocess: ESM, like the runner modules it imports.
-    entry: { 'agent-worker': 'src/agent-worker.ts' },
+    entry: { 'agent-worker': 'src/agent-worker.ts', 'summary-runner': 'src/summary-runner.ts' },
     format: ['esm'],
     target: 'node20',
     sourcemap: true,

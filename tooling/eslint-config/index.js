@@ -11,7 +11,7 @@ import tseslint from 'typescript-eslint';
 export function createConfig({ tsconfigRootDir }) {
   return tseslint.config(
     // .readme-*: README examples the demo's tests write and run.
-    { ignores: ['dist/**', 'coverage/**', '**/.readme-*/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
+    { ignores: ['dist/**', 'coverage/**', '**/.readme-*/**', '**/.consumer-*/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
     js.configs.recommended,
     ...tseslint.configs.strictTypeChecked,
     ...tseslint.configs.stylisticTypeChecked,

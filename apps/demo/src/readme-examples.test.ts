@@ -11,9 +11,9 @@ const tsx = createRequire(import.meta.url).resolve('tsx');
 const demoDir = fileURLToPath(new URL('..', import.meta.url));
 const packagesDir = path.join(demoDir, '..', '..', 'packages');
 
-/** The first ```ts block under a package README's "## Example" heading. */
-function exampleOf(readme: string): string | undefined {
-  const section = readme.split(/^## /m).find((part) => part.startsWith('Example'));
+/** The first ```ts block under a README's `## <heading>`. */
+function exampleOf(readme: string, heading = 'Example'): string | undefined {
+  const section = readme.split(/^## /m).find((part) => part.startsWith(heading));
   return section === undefined ? undefined : /```ts\n([\s\S]*?)```/.exec(section)?.[1];
 }
 
@@ -39,4 +39,13 @@ describe('package README examples', () => {
     },
     60_000,
   );
+
+  it('the root README has a short example that runs as written', async () => {
+    const example = exampleOf(await readFile(path.join(packagesDir, '..', 'README.md'), 'utf8'), 'A short example');
+    expect(example).toBeDefined();
+    const file = path.join(scratch, 'root-readme.ts');
+    await writeFile(file, example!);
+    const { stdout } = await run(process.execPath, ['--import', tsx, file], { cwd: scratch, timeout: 30_000 });
+    expect(stdout).toMatch(/^true /);
+  }, 60_000);
 });
