@@ -16,9 +16,12 @@ export class WriteThrough {
   readonly #l1: L1Cache;
   readonly #stats: CacheStats;
   readonly #tiers: SharedTiers | undefined;
+  /** With an L2, only values that come back from it as the same value are accepted. */
+  readonly #roundTrip: boolean;
 
   constructor(options: ResolvedCacheOptions, l1: L1Cache, stats: CacheStats, tiers: SharedTiers | undefined) {
     this.#options = options;
+    this.#roundTrip = options.l2 !== undefined;
     this.#l1 = l1;
     this.#stats = stats;
     this.#tiers = tiers;
@@ -26,16 +29,29 @@ export class WriteThrough {
 
   /** How `set(key, value, options)` writes: the TTL (call, namespace or default), metadata and tags. */
   spec(key: string, options: SetOptions | undefined): EntrySpec {
-    return { ttlMs: ttlFor(this.#options, key, options?.ttl), metadata: options?.metadata, tags: normalizeTags(options?.tags) };
+    return {
+      ttlMs: ttlFor(this.#options, key, options?.ttl),
+      graceMs: 0,
+      metadata: options?.metadata,
+      isPrompt: false,
+      tags: normalizeTags(options?.tags),
+      version: undefined,
+      roundTrip: false,
+    };
   }
 
   /** Validates a write; nothing changes until it is committed. */
   prepare(key: string, value: unknown, spec: EntrySpec): PreparedWrite {
     assertKey(key);
+    // One object literal with every field: spreading a spec here cost more than the whole lru-cache set.
     return this.#l1.prepare(key, value, {
-      ...spec,
-      roundTrip: this.#options.l2 !== undefined,
-      ...(this.#tiers === undefined ? {} : { version: this.#tiers.version() }),
+      ttlMs: spec.ttlMs,
+      graceMs: spec.graceMs,
+      metadata: spec.metadata,
+      isPrompt: spec.isPrompt,
+      tags: spec.tags,
+      version: this.#tiers?.version(),
+      roundTrip: this.#roundTrip,
     });
   }
 
