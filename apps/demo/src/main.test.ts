@@ -95,6 +95,22 @@ describe('the demo, end to end', () => {
     90_000,
   );
 
+  it('runs on a directory of Claude Code agents with --agents, reporting the cost of a new task', async () => {
+    const agents = fileURLToPath(new URL('../examples/claude-agents', import.meta.url));
+    const { stdout } = await demo('--agents', agents, '--contexts', '2', '--requests', '20', '--delegations', '1', '--json');
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      agents: number;
+      coldMs: number;
+      warmMs: number;
+      newTaskMs: number;
+      health: string;
+    };
+    expect(summary).toMatchObject({ agents: 4, health: 'healthy' });
+    expect(summary.newTaskMs).toBeGreaterThan(0);
+    expect(summary.newTaskMs).toBeLessThan(summary.coldMs);
+    expect(stdout).toContain(`4 agents × 2 task contexts`);
+  }, 60_000);
+
   it('refuses --workers without a store the processes can share', async () => {
     const failure = await demo('--workers', '2').catch((error: unknown) => error as { code: number; stderr: string });
     expect(failure).toMatchObject({ code: 1 });

@@ -56,7 +56,7 @@ export class NamespacedCache {
     return this.#cache.delete(this.key(key));
   }
 
-  getOrCompute<T>(key: string, compute: () => T | Promise<T>, options?: GetOrComputeOptions): Promise<T> {
+  getOrCompute<T>(key: string, compute: () => T | Promise<T>, options?: GetOrComputeOptions<T>): Promise<T> {
     return this.#cache.getOrCompute(this.key(key), compute, options);
   }
 

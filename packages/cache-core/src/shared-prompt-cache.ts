@@ -270,12 +270,13 @@ export class SharedPromptCache {
    * recently expired value is served if `compute` fails. A value too large for the whole budget
    * is returned to every caller, not cached.
    */
-  async getOrCompute<T>(key: string, compute: () => T | Promise<T>, options?: GetOrComputeOptions): Promise<T> {
+  async getOrCompute<T>(key: string, compute: () => T | Promise<T>, options?: GetOrComputeOptions<T>): Promise<T> {
     assertKey(key);
     if (typeof compute !== 'function') throw new CacheError('getOrCompute() needs a compute function');
     const ttlMs = ttlFor(this.#options, key, options?.ttl);
     const graceMs = options?.grace === undefined ? 0 : parseTtl(options.grace, 'grace');
-    const tags = normalizeTags(options?.tags);
+    const tags =
+      typeof options?.tags === 'function' ? (options.tags as (value: unknown) => readonly string[]) : normalizeTags(options?.tags);
     const entry = this.#l1.read(key);
     if (entry !== undefined) return entry.value as T;
     const running = this.#flights.running<T>(key);

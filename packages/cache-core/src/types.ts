@@ -13,15 +13,19 @@ export interface SetOptions {
   tags?: readonly string[];
 }
 
-export interface GetOrComputeOptions {
+export interface GetOrComputeOptions<T = unknown> {
   ttl?: Duration;
   /**
    * Stale-if-error window: when `compute` fails, a value written by `getOrCompute` that expired
    * less than `grace` ago is returned instead of the error (and the failure is logged).
    */
   grace?: Duration;
-  /** Tags for `invalidateTags()`. */
-  tags?: readonly string[];
+  /**
+   * Tags for `invalidateTags()`, or a function deriving them from the computed value (the files a
+   * prompt was built from are known once it is built). With a function, any tag invalidation
+   * during the compute keeps its result out of the cache.
+   */
+  tags?: readonly string[] | ((value: T) => readonly string[]);
 }
 
 export interface MsetEntry {

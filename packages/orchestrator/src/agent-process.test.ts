@@ -20,7 +20,7 @@ beforeEach(async () => {
   await mkdir(path.join(projectDir, '.pm/agents'), { recursive: true });
   await writeFile(
     path.join(projectDir, '.pm/agents/engineer.md'),
-    '---\nname: engineer\ndescription: Builds things\n---\n# {agent}\n\nYou build things.\n',
+    '---\nname: engineer\ndescription: Builds things\nvariables: [agent]\n---\n# {agent}\n\nYou build things.\n',
   );
 });
 

@@ -16,7 +16,7 @@ beforeEach(async () => {
   await mkdir(path.join(projectDir, '.pm/agents'), { recursive: true });
   await writeFile(
     path.join(projectDir, '.pm/agents/engineer.md'),
-    '---\nname: engineer\ndescription: Builds things\n---\n# {agent}\n\nYou build things.\n',
+    '---\nname: engineer\ndescription: Builds things\nvariables: [agent]\n---\n# {agent}\n\nYou build things.\n',
   );
 });
 
@@ -145,10 +145,10 @@ describe('invalidation', () => {
   it('invalidateCache drops delegation prompts and the builder entries of one agent or all', async () => {
     const { orchestrator: o, cache } = orchestrator();
     await o.generateAgentPrompt({ agentType: 'engineer', taskDescription: 'a' });
-    expect(cache.getMetrics().entryCount).toBe(4);
-    expect(await o.invalidateCache('engineer')).toBe(3); // delegation prompt, task prompt, profile
+    expect(cache.getMetrics().entryCount).toBe(5); // profile, prefix, task template, task prompt, delegation prompt
+    expect(await o.invalidateCache('engineer')).toBe(4); // all but the task template, which is not the agent's
     await o.generateAgentPrompt({ agentType: 'engineer', taskDescription: 'a' });
-    expect(await o.invalidateCache()).toBe(4);
+    expect(await o.invalidateCache()).toBe(5);
   });
 
   it('drops delegation prompts when a watched profile changes', async () => {

@@ -1,5 +1,5 @@
 import { escapePattern, makeCacheKey, type CacheMetrics, type SharedPromptCache } from '@pm/cache-core';
-import { CacheAccess, type AgentPromptBuilder, type BuiltPrompt } from '@pm/prompt-builder';
+import { CacheAccess, countTokens, type AgentPromptBuilder, type BuiltPrompt } from '@pm/prompt-builder';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseDuration, silentLogger, type Duration, type Logger, type Service } from '@pm/service-manager/contract';
@@ -50,6 +50,8 @@ export interface PMOrchestratorOptions {
 }
 
 const PRIORITIES = new Set(['low', 'medium', 'high', 'critical']);
+const DELEGATION_BRIEF = '\nYou were delegated this task by the PM orchestrator. Work on it alone and end with your report.\n';
+const BRIEF_TOKENS = countTokens(DELEGATION_BRIEF);
 const configError = (message: string) => new OrchestratorError(message);
 
 /**
@@ -65,7 +67,6 @@ export class PMOrchestrator implements Service {
   readonly #timeoutMs: number;
   readonly #maxAgents: number;
   readonly #pool: AgentPool;
-  readonly #unsubscribe: () => void;
 
   constructor(options: PMOrchestratorOptions) {
     const builder: unknown = options.builder;
@@ -92,10 +93,6 @@ export class PMOrchestrator implements Service {
       output,
       logger: this.#log,
     });
-    // A changed profile or component makes the delegation prompts built from it stale too.
-    this.#unsubscribe = this.#builder.onChange((change) => {
-      void this.invalidateCache(change.kind === 'profile' ? change.name : undefined);
-    });
   }
 
   /** The delegation prompt for a task: the agent's task prompt plus the delegation brief. */
@@ -112,11 +109,12 @@ export class PMOrchestrator implements Service {
           ...(deliverables === undefined ? {} : { deliverables }),
           ...(priority === undefined ? {} : { priority }),
         });
-        const suffix = `${built.suffix}\nYou were delegated this task by the PM orchestrator. Work on it alone and end with your report.\n`;
-        const text = built.prefix + suffix;
-        return { ...built, suffix, text, tokenEstimate: Math.ceil(Buffer.byteLength(text) / 4) };
+        const suffix = `${built.suffix}${DELEGATION_BRIEF}`;
+        return { ...built, suffix, text: built.prefix + suffix, tokenEstimate: built.tokenEstimate + BRIEF_TOKENS };
       },
       this.#ttl,
+      // Tagged with the files it was built from: an edited profile or component drops it too, in every process.
+      (prompt) => prompt.tags,
     );
   }
 
@@ -149,6 +147,7 @@ export class PMOrchestrator implements Service {
     if (agentType !== undefined && (typeof agentType !== 'string' || agentType === ''))
       throw new OrchestratorError('agentType must be a non-empty string');
     const pattern = agentType === undefined ? 'delegation_prompt:*' : `delegation_prompt:${escapePattern(agentType)}:*`;
+    // The builder's tag invalidation of the agent reaches its delegation prompts too (they carry the tag).
     const [own, builder] = await Promise.all([this.#cache.invalidate(pattern), this.#builder.invalidateCache(agentType)]);
     return own + builder;
   }
@@ -168,7 +167,6 @@ export class PMOrchestrator implements Service {
   }
 
   async stop(): Promise<void> {
-    this.#unsubscribe();
     await this.#pool.close();
   }
 }

@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { escapePattern, makeCacheKey, type SharedPromptCache } from '@pm/cache-core';
+import { makeCacheKey, type SharedPromptCache } from '@pm/cache-core';
 import { silentLogger, type Duration, type Logger, type Service } from '@pm/service-manager/contract';
+import { AgentIndex } from './agent-index.js';
 import { CacheAccess } from './cache-access.js';
+import { parseComponent, renderComponent, type ParsedComponent } from './component.js';
 import { PromptBuilderError } from './errors.js';
 import { parseProfile, type AgentProfile } from './profile.js';
+import { agentTag, componentTag, fileTag } from './source-tags.js';
 import { assertAgentName, assertComponentName, SourceDirectories, type SourceDirectoryOptions } from './sources.js';
-import { renderTemplate } from './template.js';
-import { watchSources, type SourceChange } from './watch.js';
+import { countTokens } from './tokens.js';
+import { watchSources, type SourceChange, type SourceWatcher } from './watch.js';
 
 /** What a task prompt is built from. */
 export interface TaskContext {
@@ -15,7 +18,7 @@ export interface TaskContext {
   requirements?: readonly string[];
   deliverables?: readonly string[];
   priority?: string;
-  /** Extra values for placeholders of the task template. */
+  /** Values for placeholders of the task template: substituted wherever they appear in it. */
   variables?: Readonly<Record<string, string | number | boolean>>;
 }
 
@@ -29,8 +32,14 @@ export interface BuiltPrompt {
   suffix: string;
   /** sha256 (hex) of `prefix`. */
   prefixHash: string;
-  /** Rough token count: UTF-8 bytes / 4. */
+  /** Tokens of `text` (o200k_base; an estimate for models whose tokenizer is not public). */
   tokenEstimate: number;
+  /** Tokens of `prefix`: the part a provider can cache. */
+  prefixTokens: number;
+  /** The files it was built from: the profile, its components, the task template. */
+  sources: string[];
+  /** The cache tags it carries: its files and the names they were found under. */
+  tags: string[];
 }
 
 export interface AgentPromptBuilderOptions extends SourceDirectoryOptions {
@@ -41,50 +50,102 @@ export interface AgentPromptBuilderOptions extends SourceDirectoryOptions {
   ttl?: { profile?: Duration; taskPrompt?: Duration; component?: Duration };
   /** Component rendered with the task context as the prompt's suffix. @default 'task' */
   taskTemplate?: string;
+  /** Reject unknown front matter fields instead of keeping them in `profile.extra`. @default false */
+  strict?: boolean;
   /** As a service, watch the source directories while running (see `watch()`). @default false */
   watch?: boolean;
 }
 
 /** The cache namespaces the builder writes. */
-export const PROMPT_BUILDER_NAMESPACES = ['agent_profile', 'task_prompt', 'prompt_component'] as const;
+export const PROMPT_BUILDER_NAMESPACES = ['agent_profile', 'prompt_prefix', 'task_prompt', 'prompt_component'] as const;
+
+interface Prefix {
+  text: string;
+  hash: string;
+  tokens: number;
+  sources: string[];
+  tags: string[];
+}
+
+interface Component {
+  text: string;
+  path: string;
+  name: string;
+}
+
+interface ComponentSource extends ParsedComponent {
+  path: string;
+}
 
 const bullets = (items: readonly string[] | undefined): string =>
   items === undefined || items.length === 0 ? '- none' : items.map((item) => `- ${item}`).join('\n');
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+const unique = (items: Iterable<string>): string[] => [...new Set(items)];
 
 /**
- * Loads agent profiles (Markdown + YAML front matter; project > user > system) and builds task
- * prompts from them, through the shared prompt cache when one is given.
+ * Loads agent profiles — Claude Code subagents, the collections built on that format, this
+ * project's `.pm/agents` profiles, plain Markdown role files — and builds task prompts from them,
+ * through the shared cache when one is given. Every cached entry is tagged with the files it was
+ * built from, so an edit drops exactly its dependents, in every process.
  */
 export class AgentPromptBuilder implements Service {
   readonly sources: SourceDirectories;
+  readonly #agents: AgentIndex;
   readonly #cache: CacheAccess;
   readonly #log: Logger;
   readonly #ttl: { profile: Duration; taskPrompt: Duration; component: Duration };
   readonly #taskTemplate: string;
+  readonly #strict: boolean;
   readonly #watchWhileRunning: boolean;
   readonly #listeners = new Set<(change: SourceChange) => void>();
-  #closeWatch: (() => void) | undefined;
+  readonly #projectKey: string;
+  #watcher: SourceWatcher | undefined;
 
   constructor(options: AgentPromptBuilderOptions = {}) {
     this.sources = new SourceDirectories(options);
+    this.#agents = new AgentIndex(this.sources.agents);
     this.#log = options.logger ?? silentLogger;
     this.#cache = new CacheAccess(options.cache, this.#log, 'prompt-builder');
     this.#ttl = { profile: '30m', taskPrompt: '10m', component: '30m', ...options.ttl };
     this.#taskTemplate = options.taskTemplate ?? 'task';
     assertComponentName(this.#taskTemplate);
+    this.#strict = options.strict ?? false;
     this.#watchWhileRunning = options.watch ?? false;
+    this.#projectKey = makeCacheKey(this.sources.projectDir);
   }
 
-  /** The profile of agent `name`, from the highest-precedence directory; cached as `agent_profile:<name>:<project>`. */
+  /**
+   * The profile of agent `name` (its file name or its `name:`), from the highest-precedence
+   * directory; cached as `agent_profile:<name>:<project>`.
+   */
   async loadAgentProfile(name: string): Promise<AgentProfile> {
     assertAgentName(name);
-    return this.#cache.getOrCompute(`agent_profile:${name}:${this.sources.projectDir}`, () => this.#readProfile(name), this.#ttl.profile);
+    return this.#cache.getOrCompute(
+      `agent_profile:${name}:${this.sources.projectDir}`,
+      async () => {
+        const found = await this.#agents.read(name);
+        return parseProfile(found.text, { path: found.path, tier: found.tier }, { strict: this.#strict });
+      },
+      this.#ttl.profile,
+      (profile) => [fileTag(profile.source.path), agentTag(name), agentTag(profile.name)],
+    );
+  }
+
+  /** Every agent the directories hold (once per name, the highest-precedence definition). */
+  async listAgents(): Promise<{ name: string; fileName: string; path: string; tier: string }[]> {
+    return (await this.#agents.list()).map((entry) => ({
+      name: entry.declaredName ?? entry.fileName,
+      fileName: entry.fileName,
+      path: path.join(entry.dir, entry.relativePath),
+      tier: entry.tier,
+    }));
   }
 
   /**
    * The task prompt for `agentName`: the agent's stable prefix plus the task template rendered
    * with `context`. Cached as `task_prompt:<name>:<hash>`, the hash a stable serialization of
-   * the project and the context (the same in every process).
+   * the project and the context (the same in every process). A new task of a known agent costs
+   * only its suffix: the prefix is cached on its own.
    */
   async buildTaskToolPrompt(agentName: string, context: TaskContext): Promise<BuiltPrompt> {
     assertAgentName(agentName);
@@ -94,77 +155,72 @@ export class AgentPromptBuilder implements Service {
       key,
       async () => {
         const profile = await this.loadAgentProfile(agentName);
-        const prefix = await this.#prefix(profile);
-        const suffix = await this.renderComponent(this.#taskTemplate, {
-          ...profileVariables(profile, this.sources.projectDir),
-          ...variables,
-        });
-        const text = prefix + suffix;
+        const prefix = await this.#prefix(agentName, profile);
+        const values = { ...builtIns(profile, this.sources.projectDir), ...variables.values };
+        const task = await this.#component(this.#taskTemplate, variables.provided, values);
+        const text = prefix.text + task.text;
         return {
           text,
-          prefix,
-          suffix,
-          prefixHash: createHash('sha256').update(prefix).digest('hex'),
-          tokenEstimate: Math.ceil(Buffer.byteLength(text) / 4),
+          prefix: prefix.text,
+          suffix: task.text,
+          prefixHash: prefix.hash,
+          tokenEstimate: prefix.tokens + countTokens(task.text),
+          prefixTokens: prefix.tokens,
+          sources: unique([...prefix.sources, task.path]),
+          tags: unique([...prefix.tags, fileTag(task.path), componentTag(task.name)]),
         };
       },
       this.#ttl.taskPrompt,
+      (built) => built.tags,
     );
   }
 
   /**
-   * A component (`components/<name>.md`, project > user > system) with its `{placeholders}`
-   * filled from `variables`; cached by name and a hash of the variables.
-   * @throws TemplateError naming a placeholder without a value
+   * A component (`components/<name>.md`, highest precedence first) rendered: its declared
+   * placeholders filled (from `variables`, else its defaults), the rest verbatim.
+   * @throws TemplateError naming a declared placeholder without a value
    */
   async renderComponent(name: string, variables: Readonly<Record<string, string>> = {}): Promise<string> {
-    assertComponentName(name);
-    const key = `prompt_component:${name}:${makeCacheKey(this.sources.projectDir, variables)}`;
-    return this.#cache.getOrCompute(
-      key,
-      async () => {
-        const found = await this.sources.readComponent(name);
-        return renderTemplate(found.text, variables, found.path);
-      },
-      this.#ttl.component,
-    );
+    return (await this.#component(name, variables, {})).text;
   }
 
-  /** Renders hot components ahead of use, so the first prompts that need them hit the cache. */
-  async preloadComponents(components: readonly { name: string; variables?: Record<string, string> }[]): Promise<void> {
-    await Promise.all(components.map(({ name, variables }) => this.renderComponent(name, variables)));
+  /** Reads hot components ahead of use, so the first prompts that need them hit the cache. */
+  async preloadComponents(components: readonly { name: string }[]): Promise<void> {
+    await Promise.all(components.map(({ name }) => this.#componentSource(name)));
   }
 
   /**
-   * Drops cached profiles and prompts: of agent `name` (its profile and task prompts), or all
-   * of them. Resolves the number of entries removed.
+   * Drops cached profiles and prompts of agent `name` (its profile, prefix and task prompts), or
+   * everything the builder cached. Resolves the number of entries removed here.
    */
   async invalidateCache(name?: string): Promise<number> {
     if (name !== undefined) {
       assertAgentName(name);
-      const removed = await Promise.all([
-        this.#cache.invalidate(`agent_profile:${name}:*`),
-        this.#cache.invalidate(`task_prompt:${name}:*`),
-      ]);
-      return removed[0] + removed[1];
+      return this.#cache.invalidateTags([agentTag(name)]);
     }
     const removed = await Promise.all(PROMPT_BUILDER_NAMESPACES.map((ns) => this.#cache.invalidate(`${ns}:*`)));
     return removed.reduce((sum, n) => sum + n, 0);
   }
 
   /**
-   * Watches the profile and component directories that exist: an edited, added or removed
-   * profile or component is dropped from the cache at once, so the next build reads it fresh.
+   * Watches the profile and component directories — including those that do not exist yet:
+   * a directory created later is picked up. An edited, added or removed file drops exactly the
+   * entries built from it (tagged with it), here and in every process sharing the cache.
    * @returns a function that stops watching
    */
   watch(): () => void {
-    this.#closeWatch?.();
-    const close = watchSources(this.sources, (change) => void this.#onSourceChange(change), this.#log);
-    this.#closeWatch = close;
+    void this.#watcher?.close();
+    const watcher = watchSources(this.sources, (change) => void this.#onSourceChange(change), this.#log);
+    this.#watcher = watcher;
     return () => {
-      close();
-      if (this.#closeWatch === close) this.#closeWatch = undefined;
+      void watcher.close();
+      if (this.#watcher === watcher) this.#watcher = undefined;
     };
+  }
+
+  /** Resolves once the watcher (if any) watches every directory. */
+  async watching(): Promise<void> {
+    await this.#watcher?.ready;
   }
 
   /** Called after a watched profile or component changed and its cache entries were dropped. */
@@ -174,26 +230,23 @@ export class AgentPromptBuilder implements Service {
   }
 
   /** As a service: profiles are read on demand, so starting only begins watching (with `watch: true`). */
-  start(): void {
-    if (this.#watchWhileRunning) this.watch();
+  async start(): Promise<void> {
+    if (!this.#watchWhileRunning) return;
+    this.watch();
+    await this.watching();
   }
 
-  stop(): void {
-    this.#closeWatch?.();
-    this.#closeWatch = undefined;
+  async stop(): Promise<void> {
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    await watcher?.close();
   }
 
   async #onSourceChange(change: SourceChange): Promise<void> {
-    if (change.kind === 'profile') {
-      await this.invalidateCache(change.name);
-    } else {
-      // Any task prompt may embed the component (directly or through a profile's prefix).
-      await Promise.all([
-        this.#cache.invalidate(`prompt_component:${escapePattern(change.name)}:*`),
-        this.#cache.invalidate('task_prompt:*'),
-      ]);
-    }
-    this.#log.debug({ ...change }, 'prompt source changed; cache entries dropped');
+    const tags = [fileTag(change.path), ...change.names.map(change.kind === 'profile' ? agentTag : componentTag)];
+    if (change.kind === 'profile') this.#agents.reset();
+    const removed = await this.#cache.invalidateTags(tags);
+    this.#log.debug({ ...change, removed }, 'prompt source changed; entries built from it dropped');
     for (const listener of this.#listeners) {
       try {
         listener(change);
@@ -203,27 +256,74 @@ export class AgentPromptBuilder implements Service {
     }
   }
 
-  async #readProfile(name: string): Promise<AgentProfile> {
-    const found = await this.sources.readProfile(name);
-    return parseProfile(found.text, { path: found.path, tier: found.tier }, name);
-  }
-
   /** Profile body, rules and components: the part of every prompt of this agent that never varies. */
-  async #prefix(profile: AgentProfile): Promise<string> {
-    const variables = profileVariables(profile, this.sources.projectDir);
-    const parts = [renderTemplate(profile.body, variables, profile.source.path)];
-    if (profile.rules.length > 0) parts.push(`## Rules\n\n${profile.rules.map((rule, i) => `${i + 1}. ${rule}`).join('\n')}`);
-    for (const component of profile.components) parts.push((await this.renderComponent(component, variables)).trim());
-    return `${parts.join('\n\n')}\n\n`;
+  async #prefix(agentName: string, profile: AgentProfile): Promise<Prefix> {
+    return this.#cache.getOrCompute(
+      `prompt_prefix:${agentName}:${this.#projectKey}`,
+      async () => {
+        const values = builtIns(profile, this.sources.projectDir);
+        const parts = [renderComponent({ template: profile.body, declared: profile.variables }, {}, values, profile.source.path)];
+        if (profile.rules.length > 0) parts.push(`## Rules\n\n${profile.rules.map((rule, i) => `${i + 1}. ${rule}`).join('\n')}`);
+        const components: Component[] = [];
+        for (const name of profile.components) components.push(await this.#component(name, {}, values));
+        parts.push(...components.map((c) => c.text.trim()));
+        const text = `${parts.filter((part) => part !== '').join('\n\n')}\n\n`;
+        return {
+          text,
+          hash: sha256(text),
+          tokens: countTokens(text),
+          sources: [profile.source.path, ...components.map((c) => c.path)],
+          tags: unique([
+            fileTag(profile.source.path),
+            agentTag(agentName),
+            agentTag(profile.name),
+            ...components.flatMap((c) => [fileTag(c.path), componentTag(c.name)]),
+          ]),
+        };
+      },
+      this.#ttl.profile,
+      (prefix) => prefix.tags,
+    );
+  }
+
+  /** A component rendered with these values: its source comes from the cache, rendering is a string pass. */
+  async #component(
+    name: string,
+    provided: Readonly<Record<string, string>>,
+    values: Readonly<Record<string, string | undefined>>,
+  ): Promise<Component> {
+    const source = await this.#componentSource(name);
+    return { text: renderComponent(source, provided, values, source.path), path: source.path, name };
+  }
+
+  /** A component's file, read and parsed; cached as `prompt_component:<name>:<project hash>`. */
+  async #componentSource(name: string): Promise<ComponentSource> {
+    assertComponentName(name);
+    return this.#cache.getOrCompute(
+      `prompt_component:${name}:${this.#projectKey}`,
+      async () => {
+        const found = await this.sources.readComponent(name);
+        return { ...parseComponent(found.text, found.path), path: found.path };
+      },
+      this.#ttl.component,
+      (source) => [fileTag(source.path), componentTag(name)],
+    );
   }
 }
 
-function profileVariables(profile: AgentProfile, projectDir: string): Record<string, string> {
-  return { agent: profile.name, description: profile.description, project: path.basename(projectDir), ...profile.variables };
+/** What every template may use when it declares it: the agent, the project, the description. */
+function builtIns(profile: AgentProfile, projectDir: string): Record<string, string | undefined> {
+  const defaults: Record<string, string | undefined> = {
+    agent: profile.name,
+    description: profile.description,
+    project: path.basename(projectDir),
+  };
+  for (const [name, value] of Object.entries(profile.variables)) if (value !== undefined) defaults[name] = value;
+  return defaults;
 }
 
-/** Validates a task context and turns it into template variables. */
-function taskVariables(context: TaskContext): Record<string, string> {
+/** Validates a task context: the values the task template declares, and those the caller provides. */
+function taskVariables(context: TaskContext): { values: Record<string, string>; provided: Record<string, string> } {
   if (typeof context !== 'object' || (context as unknown) === null) throw new PromptBuilderError('a task context must be an object');
   if (typeof context.task !== 'string' || context.task.trim() === '')
     throw new PromptBuilderError('task context field "task" must be a non-empty string');
@@ -233,13 +333,15 @@ function taskVariables(context: TaskContext): Record<string, string> {
       throw new PromptBuilderError(`task context field "${field}" must be a list of strings`);
     }
   }
-  const extra: Record<string, string> = {};
-  for (const [name, value] of Object.entries(context.variables ?? {})) extra[name] = String(value);
+  const provided: Record<string, string> = {};
+  for (const [name, value] of Object.entries(context.variables ?? {})) provided[name] = String(value);
   return {
-    ...extra,
-    task: context.task,
-    requirements: bullets(context.requirements),
-    deliverables: bullets(context.deliverables),
-    priority: context.priority ?? 'medium',
+    values: {
+      task: context.task,
+      requirements: bullets(context.requirements),
+      deliverables: bullets(context.deliverables),
+      priority: context.priority ?? 'medium',
+    },
+    provided,
   };
 }

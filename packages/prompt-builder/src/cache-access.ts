@@ -34,7 +34,8 @@ export class CacheAccess {
     return this.#cache;
   }
 
-  async getOrCompute<T>(key: string, compute: () => Promise<T>, ttl: Duration): Promise<T> {
+  /** The cached value, or `compute`'s, cached with `ttl` and the tags `tags(value)` gives. */
+  async getOrCompute<T>(key: string, compute: () => Promise<T>, ttl: Duration, tags?: (value: T) => readonly string[]): Promise<T> {
     if (this.#cache === undefined) return compute();
     try {
       return await this.#cache.getOrCompute(
@@ -46,7 +47,7 @@ export class CacheAccess {
             throw new ComputeFailure(error);
           }
         },
-        { ttl },
+        tags === undefined ? { ttl } : { ttl, tags },
       );
     } catch (failure) {
       if (failure instanceof ComputeFailure) throw failure.error;
@@ -55,6 +56,17 @@ export class CacheAccess {
       if (failure instanceof CacheSerializationError) throw failure;
       this.#warn(failure);
       return compute();
+    }
+  }
+
+  /** Removes entries carrying any of `tags` (here and in every process); 0 without a cache or when the cache fails. */
+  async invalidateTags(tags: readonly string[]): Promise<number> {
+    if (this.#cache === undefined) return 0;
+    try {
+      return await this.#cache.invalidateTags(tags);
+    } catch (error) {
+      this.#warn(error);
+      return 0;
     }
   }
 

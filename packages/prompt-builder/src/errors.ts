@@ -11,16 +11,21 @@ export class PromptBuilderError extends Error {
   }
 }
 
-/** A profile file that cannot be used: bad YAML or a front matter field that fails validation. */
+/** A profile file that cannot be used, naming the file, the line and the field. */
 export class ProfileError extends PromptBuilderError {
   constructor(
     readonly file: string,
     readonly field: string | undefined,
     problem: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; line?: number },
   ) {
-    super(`${file}: ${field === undefined ? '' : `front matter field "${field}" `}${problem}`, { ...options, code: 'E_PROFILE' });
+    const where = options?.line === undefined ? file : `${file}:${options.line}`;
+    super(`${where}: ${field === undefined ? '' : `front matter field "${field}" `}${problem}`, { ...options, code: 'E_PROFILE' });
+    this.line = options?.line;
   }
+
+  /** 1-based line of the field (or of the problem) in the file. */
+  readonly line: number | undefined;
 }
 
 /** No profile of that name in any profile directory. */

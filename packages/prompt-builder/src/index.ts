@@ -14,8 +14,10 @@ export {
   TemplateError,
   type PromptErrorCode,
 } from './errors.js';
-export { parseProfile, type AgentProfile, type ProfileTier } from './profile.js';
+export { firstParagraph, parseProfile, type AgentProfile, type ParseProfileOptions, type ProfileTier } from './profile.js';
 export { PROMPT_BUILDER_SERVICE_NAME, registerPromptBuilder, type RegisterPromptBuilderOptions } from './service.js';
-export { SourceDirectories, type SourceDirectoryOptions } from './sources.js';
-export { renderTemplate, templateVariables } from './template.js';
-export type { SourceChange } from './watch.js';
+export { SourceDirectories, type SourceDirectory, type SourceDirectoryOptions, type SourceFile } from './sources.js';
+export { countTokens } from './tokens.js';
+export { agentTag, componentTag, fileTag } from './source-tags.js';
+export { renderTemplate, templateVariables, type TemplateScope } from './template.js';
+export type { SourceChange, SourceWatcher } from './watch.js';

@@ -1,120 +1,211 @@
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import path from 'node:path';
 import { ProfileError } from './errors.js';
+import { parseFrontMatter, splitFrontMatter, type FrontMatter } from './front-matter.js';
 
-/** Where a profile was found, highest precedence first. */
-export type ProfileTier = 'project' | 'user' | 'system';
+/** Which directory a profile came from, highest precedence first. */
+export type ProfileTier = 'project' | 'user' | 'system' | 'package' | 'custom';
 
-/** An agent profile: validated front matter plus the Markdown body. */
+/**
+ * An agent profile. Claude Code subagents (`.claude/agents/*.md`), the collections built on that
+ * format, this project's `.pm/agents` profiles and plain Markdown role files all load into it.
+ */
 export interface AgentProfile {
+  /** The front matter's `name:`, else the file name (without `.md`). */
   name: string;
+  /** The front matter's `description:`, else the first paragraph of the body. */
   description: string;
+  /** As written: `version: 1.10` is `"1.10"`. */
   version?: string;
+  /** As written: an alias (`sonnet`, `opus`, `haiku`, `inherit`) or a model id. */
   model?: string;
+  /** `tools: Read, Write, Bash` (Claude Code's form) or a YAML list. */
   tools: string[];
-  /** Rules rendered as a list into the prompt's stable prefix. */
+  /** Rendered as a numbered list in the stable prefix. */
   rules: string[];
   /** Components rendered into the stable prefix, in order (e.g. `shared/output-format`). */
   components: string[];
-  /** Values for placeholders in the body and in those components. */
-  variables: Record<string, string>;
+  /** Variables the profile declares, with their default values (undefined: the caller must give one). */
+  variables: Record<string, string | undefined>;
+  /** Front matter fields this format does not define (`color`, `author`, `tags`, ...), kept as written. */
+  extra: Record<string, unknown>;
   body: string;
-  source: { path: string; tier: ProfileTier };
+  source: { path: string; tier: ProfileTier; format: 'front-matter' | 'plain' };
 }
 
-const FRONT_MATTER = /^---\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)/;
-const NAME = /^[a-z0-9][a-z0-9_-]*$/i;
+export interface ParseProfileOptions {
+  /** Reject unknown front matter fields instead of keeping them in `extra`. @default false */
+  strict?: boolean;
+}
+
+/** Fields this format defines: Claude Code's subagent fields and this project's own. */
 const KNOWN_FIELDS = new Set(['name', 'description', 'version', 'model', 'tools', 'rules', 'components', 'variables']);
+/** Field names that start a new field even inside a free-text description read line by line. */
+const FIELD_NAMES = new Set([
+  ...KNOWN_FIELDS,
+  'color',
+  'author',
+  'tags',
+  'category',
+  'license',
+  'schema_version',
+  'permissionMode',
+  'disallowedTools',
+  'allowed-tools',
+  'hooks',
+  'skills',
+  'mcpServers',
+  'memory',
+  'priority',
+  'capabilities',
+  'examples',
+]);
+const MAX_NAME_LENGTH = 200;
 
 /**
- * Parses a profile file: YAML front matter (a real YAML parser) between `---` lines, then the
- * Markdown body. Every problem is a {@link ProfileError} naming the file and the field.
+ * Parses a profile file. Front matter is YAML; front matter that is not valid YAML (unquoted
+ * `: ` in a description, `<example>` blocks over many lines) is read line by line, as agent
+ * tools read it. A file without front matter takes its name from the file and its description
+ * from its first paragraph. Every problem that remains is a {@link ProfileError} naming the file,
+ * the line and the field.
  */
-export function parseProfile(text: string, source: AgentProfile['source'], expectedName: string): AgentProfile {
+export function parseProfile(
+  text: string,
+  source: AgentProfile['source'] | { path: string; tier: ProfileTier },
+  options: ParseProfileOptions = {},
+): AgentProfile {
   const file = source.path;
-  const match = FRONT_MATTER.exec(text);
-  if (match === null) throw new ProfileError(file, undefined, 'has no YAML front matter (a block between two "---" lines at the top)');
-  let data: unknown;
-  try {
-    data = parseYaml(match[1] ?? '', { prettyErrors: true });
-  } catch (error) {
-    // yaml counts lines from the start of the front matter; the file has the opening "---" above it.
-    const position =
-      error instanceof YAMLParseError && error.linePos !== undefined
-        ? ` (line ${error.linePos[0].line + 1}, column ${error.linePos[0].col})`
-        : '';
-    const reason = ((error as Error).message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-    throw new ProfileError(file, undefined, `has invalid YAML front matter${position}: ${reason}`, { cause: error });
+  const fileName = path.basename(file).replace(/\.md$/i, '');
+  const split = splitFrontMatter(text);
+  if (split.frontMatter === undefined) {
+    const body = split.body.trim();
+    return {
+      name: fileName,
+      description: firstParagraph(body),
+      tools: [],
+      rules: [],
+      components: [],
+      variables: {},
+      extra: {},
+      body,
+      source: { path: file, tier: source.tier, format: 'plain' },
+    };
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data))
-    throw new ProfileError(file, undefined, 'front matter must be a YAML mapping');
-  const fields = data as Record<string, unknown>;
-  for (const key of Object.keys(fields)) {
-    if (!KNOWN_FIELDS.has(key)) throw new ProfileError(file, key, `is not a known field (known: ${[...KNOWN_FIELDS].join(', ')})`);
+  const parsed = parseFrontMatter(split.frontMatter, split.frontMatterLine, FIELD_NAMES);
+  if ('error' in parsed)
+    throw new ProfileError(file, undefined, `has front matter that is neither YAML nor "key: value" lines: ${parsed.error}`, {
+      line: parsed.line,
+    });
+  const fields = new FieldReader(parsed, file);
+  const extra: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(parsed.fields)) {
+    if (KNOWN_FIELDS.has(key)) continue;
+    if (options.strict === true)
+      throw fields.error(key, `is not a known field (known: ${[...KNOWN_FIELDS].join(', ')}); strict mode rejects unknown fields`);
+    extra[key] = value;
   }
-  const name = requiredString(fields, 'name', file);
-  if (!NAME.test(name)) throw new ProfileError(file, 'name', `must be letters, digits, "-" or "_", got ${JSON.stringify(name)}`);
-  if (name !== expectedName) throw new ProfileError(file, 'name', `is "${name}" but the file is named for "${expectedName}"`);
-  const body = text.slice(match[0].length).trim();
-  if (body === '') throw new ProfileError(file, undefined, 'has no Markdown body after the front matter');
+  const body = split.body.trim();
+  const name = fields.text('name') ?? fileName;
+  if (name.length > MAX_NAME_LENGTH || /[/\\\0]/.test(name) || name === '.' || name === '..') {
+    throw fields.error('name', `must be a name without "/", "\\\\" or NUL, at most ${MAX_NAME_LENGTH} characters`);
+  }
   return {
     name,
-    description: requiredString(fields, 'description', file),
-    ...optionalString(fields, 'version', file),
-    ...optionalString(fields, 'model', file),
-    tools: stringList(fields, 'tools', file),
-    rules: stringList(fields, 'rules', file),
-    components: stringList(fields, 'components', file),
-    variables: stringRecord(fields, 'variables', file),
+    description: fields.text('description') ?? firstParagraph(body),
+    ...optional('version', fields.text('version')),
+    ...optional('model', fields.text('model')),
+    tools: fields.list('tools', true),
+    rules: fields.list('rules', false),
+    components: fields.list('components', false),
+    variables: fields.variables(),
+    extra,
     body,
-    source,
+    source: { path: file, tier: source.tier, format: 'front-matter' },
   };
 }
 
-function requiredString(fields: Record<string, unknown>, key: string, file: string): string {
-  const value = fields[key];
-  if (value === undefined || value === null) throw new ProfileError(file, key, 'is required');
-  if (typeof value !== 'string' || value.trim() === '')
-    throw new ProfileError(file, key, `must be a non-empty string, got ${describe(value)}`);
-  return value.trim();
-}
+const optional = <K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> =>
+  value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 
-function optionalString(fields: Record<string, unknown>, key: 'version' | 'model', file: string): { version?: string; model?: string } {
-  const value = fields[key];
-  if (value === undefined || value === null) return {};
-  // YAML reads `version: 1.0` as a number; a version is text.
-  if (typeof value === 'number') return { [key]: String(value) };
-  if (typeof value !== 'string') throw new ProfileError(file, key, `must be a string, got ${describe(value)}`);
-  return { [key]: value };
-}
+/** Reads known fields with the error that names the file, the line and the field. */
+class FieldReader {
+  constructor(
+    readonly front: FrontMatter,
+    readonly file: string,
+  ) {}
 
-function stringList(fields: Record<string, unknown>, key: string, file: string): string[] {
-  const value = fields[key];
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw new ProfileError(file, key, `must be a list of strings, got ${describe(value)}`);
-  return value.map((item, i) => {
-    if (typeof item !== 'string' || item.trim() === '')
-      throw new ProfileError(file, `${key}[${i}]`, `must be a non-empty string, got ${describe(item)}`);
-    return item.trim();
-  });
-}
-
-function stringRecord(fields: Record<string, unknown>, key: string, file: string): Record<string, string> {
-  const value = fields[key];
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value))
-    throw new ProfileError(file, key, `must be a mapping of names to strings, got ${describe(value)}`);
-  const out: Record<string, string> = {};
-  for (const [name, item] of Object.entries(value as Record<string, unknown>)) {
-    if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
-      throw new ProfileError(file, `${key}.${name}`, `must be a string, got ${describe(item)}`);
-    }
-    out[name] = String(item);
+  error(field: string, problem: string): ProfileError {
+    return new ProfileError(this.file, field, problem, { line: this.front.lines[field] });
   }
-  return out;
+
+  /** A scalar field as written (numbers keep their text: `1.10`), trimmed; undefined when absent or empty. */
+  text(field: string): string | undefined {
+    const value = this.front.fields[field];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === 'object') throw this.error(field, `must be text, got ${describe(value)}`);
+    const scalar: string | number | boolean = value as string | number | boolean;
+    const text = (this.front.texts[field] ?? String(scalar)).trim();
+    return text === '' ? undefined : text;
+  }
+
+  /** A list: a YAML sequence, or (with `commaSeparated`) Claude Code's `Read, Write, Bash` string. */
+  list(field: string, commaSeparated: boolean): string[] {
+    const value = this.front.fields[field];
+    if (value === undefined || value === null || value === '') return [];
+    if (typeof value === 'string' && commaSeparated)
+      return value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    if (typeof value === 'string') return [value.trim()];
+    if (!Array.isArray(value)) throw this.error(field, `must be a list of strings, got ${describe(value)}`);
+    return value.map((item: unknown, i) => {
+      if (typeof item === 'number' || typeof item === 'boolean') return String(item);
+      if (typeof item !== 'string' || item.trim() === '')
+        throw this.error(`${field}[${i}]`, `must be a non-empty string, got ${describe(item)}`);
+      return item.trim();
+    });
+  }
+
+  /** `variables: { team: core }` (declared, with defaults) or `variables: [task, owner]` (declared, no default). */
+  variables(): Record<string, string | undefined> {
+    const value = this.front.fields.variables;
+    if (value === undefined || value === null) return {};
+    const out: Record<string, string | undefined> = {};
+    if (Array.isArray(value)) {
+      for (const [i, item] of value.entries()) {
+        if (typeof item !== 'string' || item.trim() === '')
+          throw this.error(`variables[${i}]`, `must be a variable name, got ${describe(item)}`);
+        out[item.trim()] = undefined;
+      }
+      return out;
+    }
+    if (typeof value !== 'object')
+      throw this.error('variables', `must be a mapping of names to values, or a list of names, got ${describe(value)}`);
+    for (const [name, item] of Object.entries(value as Record<string, unknown>)) {
+      if (item === null) out[name] = undefined;
+      else if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean') out[name] = String(item);
+      else throw this.error(`variables.${name}`, `must be a string, got ${describe(item)}`);
+    }
+    return out;
+  }
+}
+
+/** The first paragraph of Markdown, without its heading marks: a description for a file without one. */
+export function firstParagraph(body: string): string {
+  const paragraphs = body
+    .split(/\r?\n\s*\r?\n/)
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  const text = paragraphs.find((p) => !/^#+\s/.test(p) || p.includes('\n')) ?? paragraphs[0] ?? '';
+  return text
+    .replace(/^#+\s+/gm, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
   return typeof value === 'string' ? JSON.stringify(value) : typeof value;
 }

@@ -2,70 +2,34 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ComponentNotFoundError, ProfileNotFoundError, PromptBuilderError } from './errors.js';
+import { ComponentNotFoundError, PromptBuilderError } from './errors.js';
 import type { ProfileTier } from './profile.js';
 
 export interface SourceDirectoryOptions {
-  /** The project; its `.pm/agents` and `.pm/components` come first. @default process.cwd() */
+  /** The project. @default process.cwd() */
   projectDir?: string;
-  /** Whose `.pm/agents` and `.pm/components` come second. @default the user's home directory */
+  /** Whose agents and components come after the project's. @default the user's home directory */
   userDir?: string;
-  /** Holds `agents/` and `components/` shipped with the package; searched last. */
+  /** An organisation's `agents/` and `components/` (a shared collection), searched after the user's. */
   systemDir?: string;
+  /**
+   * Where agent profiles are looked for, highest precedence first (relative paths are relative to
+   * the project). The package's own agents always come last.
+   * @default ['<project>/.pm/agents', '<project>/.claude/agents', '~/.pm/agents', '~/.claude/agents', '<systemDir>/agents']
+   */
+  agentDirs?: readonly string[];
+  /**
+   * Where components are looked for, highest precedence first. The package's own components
+   * (the `task` template among them) always come last, so a build never lacks them.
+   * @default ['<project>/.pm/components', '~/.pm/components', '<systemDir>/components']
+   */
+  componentDirs?: readonly string[];
 }
 
-interface Directory {
-  dir: string;
-  tier: ProfileTier;
-}
-
-/** This package's root (`src/` and `dist/` both sit one level below it). */
-const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const AGENT_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
-const COMPONENT_NAME = /^[\w-]+(?:\/[\w-]+)*$/;
-
-/** The profile and component directories, in precedence order: project, user, system. */
-export class SourceDirectories {
-  readonly projectDir: string;
-  readonly agents: readonly Directory[];
-  readonly components: readonly Directory[];
-
-  constructor(options: SourceDirectoryOptions = {}) {
-    this.projectDir = path.resolve(options.projectDir ?? process.cwd());
-    const userDir = path.resolve(options.userDir ?? homedir());
-    const systemDir = path.resolve(options.systemDir ?? PACKAGE_ROOT);
-    const tiers: [string, ProfileTier][] = [
-      [path.join(this.projectDir, '.pm'), 'project'],
-      [path.join(userDir, '.pm'), 'user'],
-      [systemDir, 'system'],
-    ];
-    this.agents = tiers.map(([dir, tier]) => ({ dir: path.join(dir, 'agents'), tier }));
-    this.components = tiers.map(([dir, tier]) => ({ dir: path.join(dir, 'components'), tier }));
-  }
-
-  /** The highest-precedence file for agent `name`, read. */
-  async readProfile(name: string): Promise<SourceFile> {
-    assertAgentName(name);
-    const found = await firstInside(this.agents, `${name}.md`);
-    if (found === undefined)
-      throw new ProfileNotFoundError(
-        name,
-        this.agents.map((d) => d.dir),
-      );
-    return found;
-  }
-
-  /** The highest-precedence file for component `name` (`shared/rules` is `shared/rules.md`), read. */
-  async readComponent(name: string): Promise<SourceFile> {
-    assertComponentName(name);
-    const found = await firstInside(this.components, `${name}.md`);
-    if (found === undefined)
-      throw new ComponentNotFoundError(
-        name,
-        this.components.map((d) => d.dir),
-      );
-    return found;
-  }
+/** A source directory and the tier it belongs to. */
+export interface SourceDirectory {
+  readonly dir: string;
+  readonly tier: ProfileTier;
 }
 
 /** A prompt source file and what it holds. */
@@ -75,12 +39,64 @@ export interface SourceFile {
   text: string;
 }
 
-async function firstInside(directories: readonly Directory[], file: string): Promise<SourceFile | undefined> {
-  for (const { dir, tier } of directories) {
-    const text = await readInside(dir, file);
-    if (text !== undefined) return { path: path.join(dir, file), tier, text };
+/** This package's root (`src/` and `dist/` both sit one level below it). */
+const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const COMPONENT_NAME = /^[\w.-]+(?:\/[\w.-]+)*$/;
+
+/** The profile and component directories, in precedence order. */
+export class SourceDirectories {
+  readonly projectDir: string;
+  readonly agents: readonly SourceDirectory[];
+  readonly components: readonly SourceDirectory[];
+
+  constructor(options: SourceDirectoryOptions = {}) {
+    this.projectDir = path.resolve(options.projectDir ?? process.cwd());
+    const userDir = path.resolve(options.userDir ?? homedir());
+    const systemDir = options.systemDir === undefined ? undefined : path.resolve(options.systemDir);
+    const custom = (dirs: readonly string[], kind: string): SourceDirectory[] => {
+      const input: unknown = dirs;
+      if (!Array.isArray(input) || !input.every((dir) => typeof dir === 'string' && dir !== ''))
+        throw new PromptBuilderError(`${kind} must be a list of directories`);
+      return dirs.map((dir) => ({ dir: path.resolve(this.projectDir, dir), tier: 'custom' as const }));
+    };
+    const system = (sub: string): SourceDirectory[] =>
+      systemDir === undefined ? [] : [{ dir: path.join(systemDir, sub), tier: 'system' }];
+    this.agents = [
+      ...(options.agentDirs === undefined
+        ? [
+            { dir: path.join(this.projectDir, '.pm', 'agents'), tier: 'project' as const },
+            { dir: path.join(this.projectDir, '.claude', 'agents'), tier: 'project' as const },
+            { dir: path.join(userDir, '.pm', 'agents'), tier: 'user' as const },
+            { dir: path.join(userDir, '.claude', 'agents'), tier: 'user' as const },
+            ...system('agents'),
+          ]
+        : custom(options.agentDirs, 'agentDirs')),
+      { dir: path.join(PACKAGE_ROOT, 'agents'), tier: 'package' },
+    ];
+    this.components = [
+      ...(options.componentDirs === undefined
+        ? [
+            { dir: path.join(this.projectDir, '.pm', 'components'), tier: 'project' as const },
+            { dir: path.join(userDir, '.pm', 'components'), tier: 'user' as const },
+            ...system('components'),
+          ]
+        : custom(options.componentDirs, 'componentDirs')),
+      { dir: path.join(PACKAGE_ROOT, 'components'), tier: 'package' },
+    ];
   }
-  return undefined;
+
+  /** The highest-precedence file for component `name` (`shared/rules` is `shared/rules.md`), read. */
+  async readComponent(name: string): Promise<SourceFile> {
+    assertComponentName(name);
+    for (const { dir, tier } of this.components) {
+      const text = await readInside(dir, `${name}.md`);
+      if (text !== undefined) return { path: path.join(dir, `${name}.md`), tier, text };
+    }
+    throw new ComponentNotFoundError(
+      name,
+      this.components.map((d) => d.dir),
+    );
+  }
 }
 
 const missing = (error: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '');
@@ -91,7 +107,7 @@ const missing = (error: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((err
  * an error and is never read: a secret linked into `.pm/components` never reaches a prompt.
  * Undefined when the file does not exist there.
  */
-async function readInside(dir: string, file: string): Promise<string | undefined> {
+export async function readInside(dir: string, file: string): Promise<string | undefined> {
   const candidate = path.join(dir, file);
   let real: string;
   let root: string;
@@ -104,24 +120,27 @@ async function readInside(dir: string, file: string): Promise<string | undefined
   if (!real.startsWith(root + path.sep)) {
     throw new PromptBuilderError(
       `${candidate} leads outside ${dir} (to ${real}); prompt sources are only read from inside their directories`,
-      { code: 'E_UNSAFE_SOURCE' },
+      {
+        code: 'E_UNSAFE_SOURCE',
+      },
     );
   }
   if (!(await stat(real)).isFile()) return undefined;
   return readFile(real, 'utf8');
 }
 
+/** Agent names are what files and `name:` fields hold: any text without a path separator or NUL. */
 export function assertAgentName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !AGENT_NAME.test(name)) {
-    throw new PromptBuilderError(`agent names are letters, digits, "-" and "_", got ${JSON.stringify(name)}`);
+  if (typeof name !== 'string' || name.trim() === '' || name.length > 200 || /[/\\\0]/.test(name) || name === '.' || name === '..') {
+    throw new PromptBuilderError(`an agent name is a non-empty name without "/", "\\" or NUL, got ${JSON.stringify(name)}`);
   }
 }
 
 /** Component names are relative paths without `..`: a name can never reach outside its directory. */
 export function assertComponentName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !COMPONENT_NAME.test(name)) {
+  if (typeof name !== 'string' || !COMPONENT_NAME.test(name) || name.split('/').some((part) => part === '.' || part === '..')) {
     throw new PromptBuilderError(
-      `component names are relative paths of letters, digits, "-" and "_" (like "shared/rules"), got ${JSON.stringify(name)}`,
+      `component names are relative paths of letters, digits, ".", "-" and "_" (like "shared/rules"), got ${JSON.stringify(name)}`,
     );
   }
 }

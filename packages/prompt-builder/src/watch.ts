@@ -1,37 +1,100 @@
-import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@pm/service-manager/contract';
+import { watch, type FSWatcher } from 'chokidar';
+import { splitFrontMatter } from './front-matter.js';
 import type { SourceDirectories } from './sources.js';
 
 /** A profile or component file that was edited, added or removed. */
 export interface SourceChange {
   kind: 'profile' | 'component';
-  /** Agent name, or component name such as `shared/rules`. */
-  name: string;
+  event: 'add' | 'change' | 'unlink';
+  path: string;
+  /** The names it is found under: a component's (`shared/rules`), a profile's file name and `name:`. */
+  names: string[];
+}
+
+export interface SourceWatcher {
+  /** Resolves once every directory is watched. */
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+const NAME_LINE = /^name[ \t]*:[ \t]*(.*?)[ \t]*$/m;
+
+/** The nearest ancestor of `dir` that exists (`dir` itself if it does). */
+function existingAncestor(dir: string): string {
+  let current = dir;
+  while (!existsSync(current)) {
+    const parent = path.dirname(current);
+    if (parent === current) return current;
+    current = parent;
+  }
+  return current;
+}
+
+/** Whether `candidate` is `dir`, inside it, or on the way to it from an ancestor. */
+function onTheWay(candidate: string, dir: string): boolean {
+  return candidate === dir || candidate.startsWith(dir + path.sep) || dir.startsWith(candidate + path.sep);
 }
 
 /**
- * Watches every existing profile directory (flat) and component directory (recursive) and
- * reports changes to `.md` files. Directories created later are not watched.
- * @returns a function that closes every watcher
+ * Watches every profile and component directory, recursively (chokidar: atomic saves, editors'
+ * rename dances, new subdirectories). A directory that does not exist yet is watched for from
+ * its nearest existing ancestor, along the path to it only, so creating `.claude/agents` later
+ * is seen at once, without watching the rest of the project.
  */
-export function watchSources(sources: SourceDirectories, onChange: (change: SourceChange) => void, log: Logger): () => void {
+export function watchSources(sources: SourceDirectories, onChange: (change: SourceChange) => void, log: Logger): SourceWatcher {
   const watchers: FSWatcher[] = [];
+  const readies: Promise<void>[] = [];
   const add = (dir: string, kind: SourceChange['kind']): void => {
-    if (!existsSync(dir)) return;
-    const watcher = watch(dir, { recursive: kind === 'component', persistent: false }, (_event, filename) => {
-      if (!filename?.endsWith('.md')) return;
-      const name = filename.slice(0, -'.md'.length).split(path.sep).join('/');
-      onChange({ kind, name });
+    const root = existingAncestor(dir);
+    const watcher = watch(root, {
+      ignoreInitial: true,
+      atomic: true,
+      ignored: (candidate: string) => !onTheWay(candidate, dir),
     });
+    const report = (event: SourceChange['event']) => (file: string) => {
+      if (!file.startsWith(dir + path.sep) || !file.endsWith('.md')) return;
+      const relative = path.relative(dir, file).slice(0, -'.md'.length);
+      const names = kind === 'component' ? [relative.split(path.sep).join('/')] : profileNames(file, path.basename(relative));
+      onChange({ kind, event, path: file, names });
+    };
+    watcher.on('add', report('add')).on('change', report('change')).on('unlink', report('unlink'));
     watcher.on('error', (error) => {
       log.warn({ dir, err: error }, 'watching a prompt directory failed');
     });
+    readies.push(
+      new Promise((resolve) =>
+        watcher.once('ready', () => {
+          resolve();
+        }),
+      ),
+    );
     watchers.push(watcher);
   };
   for (const { dir } of sources.agents) add(dir, 'profile');
   for (const { dir } of sources.components) add(dir, 'component');
-  return () => {
-    for (const watcher of watchers.splice(0)) watcher.close();
+  return {
+    ready: Promise.all(readies).then(() => undefined),
+    close: async () => {
+      await Promise.all(watchers.splice(0).map((watcher) => watcher.close()));
+    },
   };
+}
+
+/** A profile's file name and, if it still has one, its `name:`. */
+function profileNames(file: string, fileName: string): string[] {
+  try {
+    const front = splitFrontMatter(readFileSync(file, 'utf8')).frontMatter;
+    const declared =
+      front === undefined
+        ? undefined
+        : NAME_LINE.exec(front)?.[1]
+            ?.replace(/^(['"])(.*)\1$/, '$2')
+            .trim();
+    return declared === undefined || declared === '' || declared === fileName ? [fileName] : [fileName, declared];
+  } catch {
+    return [fileName]; // removed, or not readable: its file tag covers what was built from it
+  }
 }

@@ -115,3 +115,33 @@ describe('getOrCompute', () => {
     await expect(cache.getOrCompute('k', () => Promise.reject(new Error('down')))).rejects.toThrow('down');
   });
 });
+
+describe('getOrCompute with tags derived from the value', () => {
+  it('tags the entry with what the computed value says it was built from', async () => {
+    const cache = new SharedPromptCache();
+    const built = await cache.getOrCompute('task_prompt:x', () => ({ text: 'prompt', sources: ['/a.md', '/b.md'] }), {
+      tags: (value) => value.sources.map((file) => `file:${file}`),
+    });
+    expect(built.text).toBe('prompt');
+    expect(await cache.invalidateTags(['file:/b.md'])).toBe(1);
+    expect(cache.getSync('task_prompt:x')).toBeUndefined();
+  });
+
+  it('does not cache a result whose compute overlapped any tag invalidation (its tags were not known yet)', async () => {
+    const cache = new SharedPromptCache();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const pending = cache.getOrCompute(
+      'k',
+      async () => {
+        await gate;
+        return { sources: ['/a.md'] };
+      },
+      { tags: (value) => value.sources },
+    );
+    await cache.invalidateTags(['/a.md']);
+    release();
+    await pending;
+    expect(cache.getSync('k')).toBeUndefined();
+  });
+});

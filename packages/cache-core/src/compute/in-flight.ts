@@ -1,8 +1,11 @@
 /** Work under way on a key (a computation, an L2 read) whose result may only be kept if still fresh. */
 export interface Ticket {
   readonly key: string;
-  /** Tags the result will carry: an invalidation of any of them makes the work stale too. */
-  readonly tags: readonly string[] | undefined;
+  /**
+   * Tags the result will carry: an invalidation of any of them makes the work stale too.
+   * `'dynamic'`: tags known only from the result, so any tag invalidation does.
+   */
+  readonly tags: readonly string[] | 'dynamic' | undefined;
   /** Set when the key was deleted, invalidated, cleared or rewritten while the work ran. */
   stale: boolean;
   /**
@@ -24,7 +27,7 @@ export function stillFresh(ticket: Ticket, version: string | undefined): boolean
 export class InFlight {
   readonly #tickets = new Set<Ticket>();
 
-  begin(key: string, tags?: readonly string[]): Ticket {
+  begin(key: string, tags?: readonly string[] | 'dynamic'): Ticket {
     const ticket: Ticket = { key, tags, stale: false, freshVersion: undefined };
     this.#tickets.add(ticket);
     return ticket;
@@ -54,7 +57,7 @@ export class InFlight {
 
   staleTagged(tags: readonly string[]): void {
     for (const ticket of this.#tickets) {
-      if (ticket.tags?.some((tag) => tags.includes(tag)) !== true) continue;
+      if (ticket.tags !== 'dynamic' && ticket.tags?.some((tag) => tags.includes(tag)) !== true) continue;
       ticket.stale = true;
       ticket.freshVersion = undefined;
     }

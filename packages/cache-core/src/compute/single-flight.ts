@@ -1,5 +1,6 @@
 import type { Logger } from '@pm/service-manager/contract';
 import { CacheEntryTooLargeError } from '../errors.js';
+import { normalizeTags } from '../invalidation/tag-index.js';
 import type { PreparedWrite } from '../l1/entry.js';
 import type { EntrySpec, L1Cache } from '../l1/l1-cache.js';
 import type { CacheStats } from '../stats/counters.js';
@@ -25,7 +26,8 @@ export interface ComputeContext {
 export interface ComputeSpec {
   readonly ttlMs: number;
   readonly graceMs: number;
-  readonly tags: readonly string[] | undefined;
+  /** Tags, or a function of the computed value that gives them. */
+  readonly tags: readonly string[] | ((value: unknown) => readonly string[]) | undefined;
 }
 
 interface Flight {
@@ -56,7 +58,7 @@ export class SingleFlight {
 
   /** Starts the flight for an L1 miss. */
   start<T>(key: string, compute: () => T | Promise<T>, spec: ComputeSpec): Promise<T> {
-    const ticket = this.#ctx.inFlight.begin(key, spec.tags);
+    const ticket = this.#ctx.inFlight.begin(key, typeof spec.tags === 'function' ? 'dynamic' : spec.tags);
     const promise = this.#fly(key, compute, spec, ticket).finally(() => {
       if (this.#flights.get(key)?.promise === promise) this.#flights.delete(key);
       this.#ctx.inFlight.end(ticket);
@@ -125,7 +127,8 @@ export class SingleFlight {
     }
     let write: PreparedWrite;
     try {
-      write = this.#ctx.prepare(key, value, { ttlMs: spec.ttlMs, graceMs: spec.graceMs, tags: spec.tags });
+      const tags = typeof spec.tags === 'function' ? normalizeTags(spec.tags(value)) : spec.tags;
+      write = this.#ctx.prepare(key, value, { ttlMs: spec.ttlMs, graceMs: spec.graceMs, tags });
     } catch (error) {
       if (!(error instanceof CacheEntryTooLargeError)) throw error;
       // Computed and valid, only too big to keep: every waiter gets it; nobody computes it again now.
