@@ -76,7 +76,7 @@ describe('resolveCacheConfig', () => {
       cleanupInterval: 1000,
     });
     expect(() => resolveCacheConfig({ PM_CACHE_MAX_MEMORY_MB: 'lots' })).toThrow(/PM_CACHE_MAX_MEMORY_MB must be a number/);
-    expect(() => resolveCacheConfig({ PM_CACHE_MAX_ENTRIES: '-3' })).toThrow(/maxEntries must be a positive integer/);
+    expect(() => resolveCacheConfig({ PM_CACHE_MAX_ENTRIES: '-3' })).toThrow(/maxEntries must be an integer from 1 to 16777216, got -3/);
     expect(() => resolveCacheConfig({ PM_CACHE_DEFAULT_TTL: 'forever' })).toThrow(/defaultTtl/);
   });
 });

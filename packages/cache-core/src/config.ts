@@ -4,10 +4,11 @@ import { CacheConfigError } from './errors.js';
 import { silentLogger, type Logger } from '@pm/service-manager/contract';
 import type { InvalidationBus } from './bus/invalidation-bus.js';
 import type { CacheStore } from './stores/cache-store.js';
+import type { EvictionPolicyName } from './types.js';
 
 /** Options of {@link SharedPromptCache}. */
 export interface SharedPromptCacheOptions {
-  /** Most entries L1 holds; least recently used entries are evicted past it. @default 1000 */
+  /** Most entries L1 holds (up to 16 777 216); entries are evicted past it. @default 1000 */
   maxEntries?: number;
   /** Hard bound on the bytes L1 accounts for (MiB). @default 100 */
   maxMemoryMb?: number;
@@ -21,6 +22,13 @@ export interface SharedPromptCacheOptions {
   namespaces?: Record<string, { ttl?: Duration }>;
   /** pino-compatible logger. @default silent */
   logger?: Logger;
+  /**
+   * Which entry leaves when L1 is full. `'lru'`: the least recently used. `'tinylfu'`: W-TinyLFU,
+   * a frequency sketch in front of the LRU, so one-off scans and loops larger than the cache do
+   * not flush entries that are read again and again (see BENCHMARKS.md for hit ratios).
+   * @default 'lru'
+   */
+  eviction?: EvictionPolicyName;
   /** A shared or persistent tier below L1: `FileStore`, `RedisStore`, or your own `CacheStore`. */
   l2?: CacheStore;
   /** Cross-process invalidation, such as `RedisInvalidationBus`. */
@@ -42,6 +50,7 @@ export interface ResolvedCacheOptions {
   readonly maxEntries: number;
   readonly maxMemoryMb: number;
   readonly maxBytes: number;
+  readonly eviction: EvictionPolicyName;
   readonly defaultTtlMs: number;
   readonly cleanupIntervalMs: number;
   readonly enableMetrics: boolean;
@@ -56,6 +65,9 @@ export interface ResolvedCacheOptions {
 }
 
 const MIB = 1024 * 1024;
+/** lru-cache allocates its arrays for `max` entries up front: past this, a typo costs gigabytes. */
+const MAX_ENTRIES = 2 ** 24;
+const EVICTION_POLICIES: readonly EvictionPolicyName[] = ['lru', 'tinylfu'];
 const DEFAULT_LOCK_LEASE = '5s';
 const KNOWN_OPTIONS = new Set([
   'maxEntries',
@@ -65,6 +77,7 @@ const KNOWN_OPTIONS = new Set([
   'enableMetrics',
   'namespaces',
   'logger',
+  'eviction',
   'l2',
   'bus',
   'tierTimeout',
@@ -122,9 +135,12 @@ export function resolveOptions(options: SharedPromptCacheOptions = {}): Resolved
     }
   }
   const maxEntries = options.maxEntries ?? 1000;
-  if (!(Number.isSafeInteger(maxEntries) && maxEntries > 0)) {
-    throw new CacheConfigError(`maxEntries must be a positive integer, got ${String(maxEntries)}`);
+  if (!(Number.isSafeInteger(maxEntries) && maxEntries > 0 && maxEntries <= MAX_ENTRIES)) {
+    throw new CacheConfigError(`maxEntries must be an integer from 1 to ${MAX_ENTRIES}, got ${String(maxEntries)}`);
   }
+  const eviction = options.eviction ?? 'lru';
+  if (!EVICTION_POLICIES.includes(eviction))
+    throw new CacheConfigError(`eviction must be one of ${EVICTION_POLICIES.map((p) => `'${p}'`).join(', ')}, got ${describe(eviction)}`);
   const maxMemoryMb = options.maxMemoryMb ?? 100;
   if (typeof maxMemoryMb !== 'number' || !Number.isFinite(maxMemoryMb) || maxMemoryMb <= 0) {
     throw new CacheConfigError(`maxMemoryMb must be a positive finite number, got ${String(maxMemoryMb)}`);
@@ -153,6 +169,7 @@ export function resolveOptions(options: SharedPromptCacheOptions = {}): Resolved
     maxEntries,
     maxMemoryMb,
     maxBytes: Math.floor(maxMemoryMb * MIB),
+    eviction,
     defaultTtlMs,
     cleanupIntervalMs,
     enableMetrics,

@@ -41,6 +41,7 @@ export type {
   InvalidationEvent,
   MemoryPressureResult,
   MemoryPressureSeverity,
+  EvictionPolicyName,
   MsetEntry,
   NamespaceMetrics,
   SetOptions,

@@ -9,7 +9,7 @@ import { Invalidator } from './invalidation/invalidator.js';
 import { Subscriptions } from './invalidation/subscriptions.js';
 import { normalizeTags } from './invalidation/tag-index.js';
 import { assertKey } from './keys.js';
-import type { L1Entry, ReadEntry } from './l1/entry.js';
+import type { ReadEntry } from './l1/entry.js';
 import { L1Cache } from './l1/l1-cache.js';
 import { NamespacedCache } from './namespaced-cache.js';
 import { CacheStats } from './stats/counters.js';
@@ -159,9 +159,9 @@ export class SharedPromptCache {
   /** The value under `key`, or undefined. Synchronous: L1 only. Refreshes recency. */
   getSync<T = unknown>(key: string): T | undefined {
     if (typeof key !== 'string' || key === '') assertKey(key);
-    const entry = this.#l1.read(key);
-    if (entry === undefined) this.#stats.miss(key);
-    return entry?.value as T | undefined;
+    const value = this.#l1.readValue(key);
+    if (value === undefined) this.#stats.miss(key);
+    return value as T | undefined;
   }
 
   /** The value under `key`, or undefined: L1, then L2 (which backfills L1 with the remaining TTL). */
@@ -277,8 +277,8 @@ export class SharedPromptCache {
     const graceMs = options?.grace === undefined ? 0 : parseTtl(options.grace, 'grace');
     const tags =
       typeof options?.tags === 'function' ? (options.tags as (value: unknown) => readonly string[]) : normalizeTags(options?.tags);
-    const entry = this.#l1.read(key);
-    if (entry !== undefined) return entry.value as T;
+    const cached = this.#l1.readValue(key);
+    if (cached !== undefined) return cached as T;
     const running = this.#flights.running<T>(key);
     if (running !== undefined) {
       this.#stats.miss(key);
@@ -396,7 +396,7 @@ export class SharedPromptCache {
 
   // ---------------------------------------------------------------- internals
 
-  #readL1(key: string): L1Entry | undefined {
+  #readL1(key: string): ReadEntry | undefined {
     const entry = this.#l1.read(key);
     if (entry === undefined) this.#stats.miss(key);
     return entry;

@@ -139,6 +139,9 @@ export interface HealthReport {
 
 export type MemoryPressureSeverity = 'warning' | 'critical';
 
+/** Which entry leaves a full L1: least recently used, or W-TinyLFU (a frequency sketch in front of the LRU). */
+export type EvictionPolicyName = 'lru' | 'tinylfu';
+
 export interface MemoryPressureResult {
   entriesBefore: number;
   entriesRemoved: number;

@@ -69,13 +69,14 @@ describe('compilePattern', () => {
 });
 
 describe('NamespaceRegistry', () => {
-  it('indexes keys by namespace so a namespace pattern sees only its own keys', () => {
+  it('maps keys to their namespace bucket, each with its own id', () => {
     const registry = new NamespaceRegistry();
-    registry.forKey('a:1').keys.add('a:1');
-    registry.forKey('b:1').keys.add('b:1');
-    registry.forKey('nocolon').keys.add('nocolon');
-    expect([...registry.holding('a')!.stats.keys]).toEqual(['a:1']);
-    expect(registry.holding('a')!.exclusive).toBe(true);
+    const a = registry.forKey('a:1');
+    expect(registry.forKey('a:2')).toBe(a);
+    expect(registry.forKey('b:1')).not.toBe(a);
+    expect(registry.forKey('nocolon').name).toBe('(none)');
+    expect(registry.byId(a.id)).toBe(a);
+    expect(registry.holding('a')).toEqual({ stats: a, exclusive: true });
     expect(registry.holding('zzz')).toBeUndefined();
   });
 

@@ -4,20 +4,24 @@ import { CacheConfigError } from '../errors.js';
 export class TagIndex {
   readonly #keys = new Map<string, Set<string>>();
 
-  add(key: string, tags: readonly string[]): void {
-    for (const tag of tags) {
-      let keys = this.#keys.get(tag);
-      if (keys === undefined) this.#keys.set(tag, (keys = new Set()));
-      keys.add(key);
-    }
-  }
-
-  remove(key: string, tags: readonly string[]): void {
-    for (const tag of tags) {
+  /**
+   * Moves `key` from the tags it had to the tags it has. Only the difference is touched: a hot
+   * key rewritten with the same tags must not delete and re-add itself in a big Set (V8 keeps
+   * deleted slots until a rehash, so every re-add walks further).
+   */
+  replace(key: string, before: readonly string[] | undefined, after: readonly string[] | undefined): void {
+    for (const tag of before ?? []) {
+      if (after?.includes(tag) === true) continue;
       const keys = this.#keys.get(tag);
       if (keys === undefined) continue;
       keys.delete(key);
       if (keys.size === 0) this.#keys.delete(tag);
+    }
+    for (const tag of after ?? []) {
+      if (before?.includes(tag) === true) continue;
+      let keys = this.#keys.get(tag);
+      if (keys === undefined) this.#keys.set(tag, (keys = new Set()));
+      keys.add(key);
     }
   }
 

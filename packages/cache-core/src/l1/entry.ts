@@ -8,44 +8,67 @@ export interface ReadEntry {
   readonly isPrompt: boolean;
 }
 
-/** One entry of L1. */
-export class L1Entry implements ReadEntry {
-  accessCount = 0;
-
+/**
+ * The rarer parts of an entry (metadata, tags, a version, a grace window, the prompt flag).
+ * L1 stores a bare value when an entry has none of them, and this wrapper otherwise: the common
+ * entry then costs no object of its own. The class is private to the package, so no cached
+ * value can be mistaken for it.
+ */
+export class Annotated implements ReadEntry {
   constructor(
     readonly value: unknown,
-    /** Accounted bytes: value, metadata, key and bookkeeping. */
-    readonly size: number,
-    readonly createdAt: number,
-    readonly ttlMs: number,
-    /** Moves earlier when another process announces a change (soft invalidation). */
-    public expiresAt: number,
-    /** Until when an expired entry is kept for stale-if-error (`grace`); equals expiresAt without grace. */
-    readonly staleUntil: number,
-    /** The namespace it is accounted under: removal needs no lookup. */
-    readonly ns: NamespaceStats,
     readonly metadata: Record<string, unknown> | undefined,
     readonly isPrompt: boolean,
     readonly tags: readonly string[] | undefined,
     /** The L2 version it was written or read as, when shared. */
     readonly version: string | undefined,
+    /** Until when an expired entry is kept for stale-if-error (`grace`); 0 without grace. */
+    readonly staleUntil: number,
   ) {}
 }
 
-/** A validated write, ready to commit: `mset` prepares every entry before committing any. */
-export interface PreparedWrite {
-  readonly key: string;
-  readonly entry: L1Entry;
+/** A value stored bare, as a read returns it. */
+export class BareEntry implements ReadEntry {
+  readonly metadata = undefined;
+  readonly isPrompt = false;
+  constructor(readonly value: unknown) {}
 }
 
-/** An L1 entry as the shared tiers store it. */
-export function storedEntryOf({ value, expiresAt, version, metadata, isPrompt, tags }: L1Entry): StoredEntry {
-  return {
-    value,
-    expiresAt,
-    ...(version === undefined ? {} : { version }),
-    ...(metadata === undefined ? {} : { metadata }),
-    ...(isPrompt ? { prompt: true } : {}),
-    ...(tags === undefined ? {} : { tags: [...tags] }),
-  };
+/** A validated, measured write; L1 copies it into its table on commit. `mset` prepares every entry before committing any. */
+export class PreparedWrite {
+  constructor(
+    readonly key: string,
+    readonly value: unknown,
+    /** Accounted bytes: value, metadata, key and bookkeeping. */
+    readonly size: number,
+    readonly createdAt: number,
+    readonly expiresAt: number,
+    readonly ns: NamespaceStats,
+    /** The bare value, or the value with its annotations. */
+    readonly stored: unknown,
+  ) {}
+
+  get annotations(): Annotated | undefined {
+    return this.stored instanceof Annotated ? this.stored : undefined;
+  }
+
+  get version(): string | undefined {
+    return this.annotations?.version;
+  }
+
+  /** The entry as the shared tiers store it. */
+  toStored(): StoredEntry {
+    const { value, expiresAt } = this;
+    const annotations = this.annotations;
+    if (annotations === undefined) return { value, expiresAt };
+    const { version, metadata, isPrompt, tags } = annotations;
+    return {
+      value,
+      expiresAt,
+      ...(version === undefined ? {} : { version }),
+      ...(metadata === undefined ? {} : { metadata }),
+      ...(isPrompt ? { prompt: true } : {}),
+      ...(tags === undefined ? {} : { tags: [...tags] }),
+    };
+  }
 }

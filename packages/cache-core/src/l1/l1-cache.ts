@@ -3,14 +3,18 @@ import { CacheConfigError, CacheEntryTooLargeError, CacheSerializationError } fr
 import type { KeyPattern } from '../invalidation/pattern.js';
 import { TagIndex } from '../invalidation/tag-index.js';
 import type { CacheStats } from '../stats/counters.js';
-import type { CacheInfo, MemoryPressureResult, MemoryPressureSeverity } from '../types.js';
+import type { CacheInfo, EvictionPolicyName, MemoryPressureResult, MemoryPressureSeverity } from '../types.js';
 import { CoarseClock } from './coarse-clock.js';
-import { L1Entry, type PreparedWrite } from './entry.js';
+import { Annotated, BareEntry, PreparedWrite, type ReadEntry } from './entry.js';
+import { EntryTable } from './entry-table.js';
 import { ENTRY_OVERHEAD_BYTES, measureValue, utf8Bytes } from './size.js';
+import { TinyLfu } from './tinylfu.js';
 
 export interface L1Limits {
   readonly maxEntries: number;
   readonly maxBytes: number;
+  /** @default 'lru' */
+  readonly eviction?: EvictionPolicyName;
 }
 
 /** How an entry is written. */
@@ -32,42 +36,45 @@ const PRESSURE_KEEP_RATIO: Record<MemoryPressureSeverity, number> = { warning: 0
 /** How an entry left L1 on `delete`. */
 export type Removal = 'live' | 'expired' | undefined;
 
+/** Entry sizes are kept in a Uint32Array. */
+const MAX_ENTRY_BYTES = 0xffffffff;
+
+/** No entry: what `#lookup` returns on a miss. */
+const MISS = -1;
+
 /**
- * The in-process tier on `lru-cache`: entry and byte limits, least-recently-used eviction,
+ * The in-process tier on `lru-cache`, which holds each key's slot in an {@link EntryTable}:
+ * entry and byte limits, least-recently-used eviction (or W-TinyLFU admission in front of it),
  * expiry, the namespace and tag indexes. Every addition to and removal from the accounting
  * happens here, in `commit` and in lru-cache's `dispose`, so what is counted is what is held.
  */
 export class L1Cache {
-  readonly #lru: LRUCache<string, L1Entry>;
+  readonly #lru: LRUCache<string, number>;
+  readonly #table: EntryTable;
   readonly #stats: CacheStats;
   readonly #limits: L1Limits;
   readonly #clock = new CoarseClock();
   readonly #tags = new TagIndex();
-  /** The entry an overwrite just replaced (dispose runs inside lru.set): its indexes are reused. */
-  #replaced: L1Entry | undefined;
+  readonly #tinyLfu: TinyLfu | undefined;
+  /** The slot an overwrite just replaced (dispose runs inside lru.set). */
+  #replaced = MISS;
+  /** Set while TinyLFU removes entries itself, so dispose counts them as evictions. */
+  #evicting = false;
+  /** Accounted bytes of every entry held. */
+  #bytes = 0;
 
   constructor(limits: L1Limits, stats: CacheStats) {
     this.#limits = limits;
     this.#stats = stats;
-    this.#lru = new LRUCache<string, L1Entry>({
-      max: limits.maxEntries,
-      maxSize: limits.maxBytes,
-      sizeCalculation: (entry) => entry.size,
-      dispose: (entry, key, reason) => {
-        const ns = entry.ns;
-        ns.entryCount--;
-        ns.sizeBytes -= entry.size;
-        if (reason === 'set') {
-          // An overwrite: the key stays in its indexes. Deleting and re-adding a key in a big
-          // Set makes V8 walk ever longer chains (a hot key rewritten cost ~130 µs a write).
-          this.#replaced = entry;
-          return;
-        }
-        ns.keys.delete(key);
-        if (entry.tags !== undefined) this.#tags.remove(key, entry.tags);
-        if (reason === 'evict') this.#stats.evicted(ns);
-      },
-    });
+    // One slot more than entries: a write holds its new slot before lru-cache evicts the old one.
+    this.#table = new EntryTable(limits.maxEntries + 1);
+    const dispose = (slot: number, key: string, reason: LRUCache.DisposeReason): void => {
+      this.#disposed(slot, key, reason);
+    };
+    // Bytes are counted here, not by lru-cache (its sizes array would cost 8 bytes an entry more).
+    // Under TinyLFU the policy chooses what leaves, so lru-cache's own limit is one it never reaches.
+    this.#tinyLfu = limits.eviction === 'tinylfu' ? new TinyLfu(limits.maxEntries, this.#table) : undefined;
+    this.#lru = new LRUCache<string, number>({ max: limits.maxEntries + (this.#tinyLfu === undefined ? 0 : 1), dispose });
   }
 
   get size(): number {
@@ -75,7 +82,7 @@ export class L1Cache {
   }
 
   get bytes(): number {
-    return this.#lru.calculatedSize;
+    return this.#bytes;
   }
 
   /** Validates and measures a write; nothing changes until `commit`. */
@@ -90,80 +97,76 @@ export class L1Cache {
       (spec.metadata === undefined ? 0 : measureValue(key, spec.metadata, roundTrip)) +
       utf8Bytes(key) +
       ENTRY_OVERHEAD_BYTES;
-    if (size > this.#limits.maxBytes) throw new CacheEntryTooLargeError(key, size, this.#limits.maxBytes);
+    const maxBytes = Math.min(this.#limits.maxBytes, MAX_ENTRY_BYTES);
+    if (size > maxBytes) throw new CacheEntryTooLargeError(key, size, maxBytes);
     const now = Date.now();
     const expiresAt = now + spec.ttlMs;
-    const entry = new L1Entry(
-      value,
-      size,
-      now,
-      spec.ttlMs,
-      expiresAt,
-      expiresAt + (spec.graceMs ?? 0),
-      this.#stats.namespaces.forKey(key),
-      spec.metadata,
-      spec.isPrompt === true,
-      spec.tags,
-      spec.version,
-    );
-    return { key, entry };
+    const graceMs = spec.graceMs ?? 0;
+    const stored =
+      spec.metadata === undefined && spec.isPrompt !== true && spec.tags === undefined && spec.version === undefined && graceMs === 0
+        ? value
+        : new Annotated(value, spec.metadata, spec.isPrompt === true, spec.tags, spec.version, graceMs === 0 ? 0 : expiresAt + graceMs);
+    return new PreparedWrite(key, value, size, now, expiresAt, this.#stats.namespaces.forKey(key), stored);
   }
 
-  commit({ key, entry }: PreparedWrite): void {
-    this.#replaced = undefined;
-    this.#lru.set(key, entry);
-    const replaced = this.#replaced as L1Entry | undefined;
-    this.#replaced = undefined;
-    const ns = entry.ns;
+  commit(write: PreparedWrite): void {
+    const { key, ns, size } = write;
+    const slot = this.#table.allocate(key, write.stored, ns, write.createdAt, write.expiresAt, size);
+    this.#replaced = MISS;
+    this.#lru.set(key, slot);
+    const replaced = this.#replaced;
+    this.#replaced = MISS;
     ns.entryCount++;
-    ns.sizeBytes += entry.size;
-    if (replaced === undefined) ns.keys.add(key);
-    if (replaced?.tags !== undefined) this.#tags.remove(key, replaced.tags);
-    if (entry.tags !== undefined) this.#tags.add(key, entry.tags);
+    ns.sizeBytes += size;
+    this.#bytes += size;
+    const tags = write.annotations?.tags;
+    const oldTags = replaced === MISS ? undefined : this.#annotationsAt(replaced)?.tags;
+    if (replaced !== MISS) {
+      this.#tinyLfu?.released(replaced);
+      this.#table.release(replaced, this.#stats.namespaces.byId(this.#table.namespaceIds[replaced]!));
+    }
+    if (tags !== oldTags) this.#tags.replace(key, oldTags, tags);
+    if (this.#tinyLfu !== undefined) this.#enforceTinyLfu(slot, key);
+    else while (this.#bytes > this.#limits.maxBytes && this.#popEvicting());
   }
 
   /**
-   * A live entry (counting a hit, refreshing recency), or undefined: misses are counted by the
-   * caller, which may still ask L2. An expired entry is removed, unless kept for grace.
+   * The value of a live entry (counting a hit, refreshing recency), or undefined: misses are
+   * counted by the caller, which may still ask L2. The hot path of `getSync`.
    */
-  read(key: string): L1Entry | undefined {
-    const entry = this.#lru.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt > this.#clock.now()) {
-      entry.accessCount++;
-      this.#stats.hit(entry.ns);
-      return entry;
-    }
-    if (entry.staleUntil <= Date.now()) {
-      this.#lru.delete(key);
-      this.#stats.count('expiredRemovals');
-    }
-    return undefined;
+  readValue(key: string): unknown {
+    const slot = this.#lookup(key);
+    if (slot === MISS) return undefined;
+    const stored = this.#table.values[slot];
+    return stored instanceof Annotated ? stored.value : stored;
   }
 
-  /** The entry without touching recency or counters. */
-  peek(key: string): L1Entry | undefined {
-    return this.#lru.peek(key);
+  /** A live entry with its metadata, as `readValue` counts it. */
+  read(key: string): ReadEntry | undefined {
+    const slot = this.#lookup(key);
+    return slot === MISS ? undefined : this.#entryAt(slot);
   }
 
   /** Whether a live entry exists; neither a hit nor a miss, recency untouched. */
   has(key: string): boolean {
-    const entry = this.#lru.peek(key);
-    return entry !== undefined && entry.expiresAt > Date.now();
+    const slot = this.#lru.peek(key);
+    return slot !== undefined && this.#table.expiresAt[slot]! > Date.now();
   }
 
   /** An expired entry still inside `graceMs` of its expiry (stale-if-error), or undefined. */
-  stale(key: string, graceMs: number): L1Entry | undefined {
-    const entry = this.#lru.peek(key);
-    if (entry === undefined || graceMs === 0) return undefined;
-    return Date.now() < Math.min(entry.staleUntil, entry.expiresAt + graceMs) ? entry : undefined;
+  stale(key: string, graceMs: number): ReadEntry | undefined {
+    const slot = this.#lru.peek(key);
+    if (slot === undefined || graceMs === 0) return undefined;
+    const staleUntil = this.#annotationsAt(slot)?.staleUntil ?? 0;
+    return Date.now() < Math.min(staleUntil, this.#table.expiresAt[slot]! + graceMs) ? this.#entryAt(slot) : undefined;
   }
 
   delete(key: string): Removal {
-    const entry = this.#lru.peek(key);
-    if (entry === undefined) return undefined;
+    const slot = this.#lru.peek(key);
+    if (slot === undefined) return undefined;
+    const live = this.#table.expiresAt[slot]! > Date.now();
     this.#lru.delete(key);
-    if (entry.expiresAt > Date.now()) return 'live';
+    if (live) return 'live';
     this.#stats.count('expiredRemovals');
     return 'expired';
   }
@@ -174,10 +177,14 @@ export class L1Cache {
    * the announced version stays.
    */
   softExpire(key: string, version?: string): void {
-    const entry = this.#lru.peek(key);
-    if (entry === undefined || (version !== undefined && entry.version === version)) return;
+    const slot = this.#lru.peek(key);
+    if (slot === undefined) return;
+    const annotations = this.#annotationsAt(slot);
+    if (version !== undefined && annotations?.version === version) return;
     const now = Date.now();
-    if (entry.staleUntil > now && entry.staleUntil > entry.expiresAt) entry.expiresAt = Math.min(entry.expiresAt, now);
+    const expiresAt = this.#table.expiresAt[slot]!;
+    if (annotations !== undefined && annotations.staleUntil > now && annotations.staleUntil > expiresAt)
+      this.#table.expiresAt[slot] = Math.min(expiresAt, now);
     else this.#lru.delete(key);
   }
 
@@ -187,8 +194,8 @@ export class L1Cache {
     if (pattern.namespace === undefined) return [...this.#lru.keys()].filter((key) => pattern.matches(key));
     const bucket = this.#stats.namespaces.holding(pattern.namespace);
     if (bucket === undefined) return [];
-    if (pattern.wholeNamespace && bucket.exclusive) return [...bucket.stats.keys];
-    return [...bucket.stats.keys].filter((key) => pattern.matches(key));
+    const keys = this.#table.keysOf(bucket.stats);
+    return pattern.wholeNamespace && bucket.exclusive ? keys : keys.filter((key) => pattern.matches(key));
   }
 
   keysTagged(tags: readonly string[]): string[] {
@@ -210,7 +217,7 @@ export class L1Cache {
   purgeExpired(): number {
     const now = Date.now();
     const expired: string[] = [];
-    for (const [key, entry] of this.#lru.entries()) if (entry.staleUntil <= now) expired.push(key);
+    for (const [key, slot] of this.#lru.entries()) if (this.#staleUntil(slot) <= now) expired.push(key);
     for (const key of expired) this.#lru.delete(key);
     this.#stats.count('expiredRemovals', expired.length);
     return expired.length;
@@ -231,29 +238,30 @@ export class L1Cache {
     const keep = PRESSURE_KEEP_RATIO[severity] as number | undefined;
     if (keep === undefined) throw new CacheConfigError(`severity must be 'warning' or 'critical', got ${JSON.stringify(severity)}`);
     const entriesBefore = this.#lru.size;
-    const bytesBefore = this.#lru.calculatedSize;
+    const bytesBefore = this.#bytes;
     this.purgeExpired();
-    while (this.#lru.calculatedSize > bytesBefore * keep && this.#popEvicting());
+    while (this.#bytes > bytesBefore * keep && this.#popEvicting());
     const entriesAfter = this.#lru.size;
     return {
       entriesBefore,
       entriesRemoved: entriesBefore - entriesAfter,
       entriesAfter,
-      bytesFreed: bytesBefore - this.#lru.calculatedSize,
+      bytesFreed: bytesBefore - this.#bytes,
     };
   }
 
   info(): CacheInfo {
     const now = Date.now();
-    const entries = [...this.#lru.entries()].map(([key, entry]) => ({
+    const table = this.#table;
+    const entries = [...this.#lru.entries()].map(([key, slot]) => ({
       key,
-      ageMs: now - entry.createdAt,
-      accessCount: entry.accessCount,
-      sizeBytes: entry.size,
-      ttlMs: entry.ttlMs,
-      metadata: { ...entry.metadata },
+      ageMs: now - table.createdAt[slot]!,
+      accessCount: table.accessCounts[slot]!,
+      sizeBytes: table.sizes[slot]!,
+      ttlMs: table.expiresAt[slot]! - table.createdAt[slot]!,
+      metadata: { ...this.#annotationsAt(slot)?.metadata },
     }));
-    return { totalEntries: this.#lru.size, totalSizeBytes: this.#lru.calculatedSize, entries };
+    return { totalEntries: this.#lru.size, totalSizeBytes: this.#bytes, entries };
   }
 
   /** Whether the namespace accounting equals what lru-cache holds, within the limits (the L1 health probe). */
@@ -266,10 +274,77 @@ export class L1Cache {
     }
     return (
       entries === this.#lru.size &&
-      bytes === this.#lru.calculatedSize &&
+      bytes === this.#bytes &&
       this.#lru.size <= this.#limits.maxEntries &&
-      this.#lru.calculatedSize <= this.#limits.maxBytes
+      this.#bytes <= this.#limits.maxBytes
     );
+  }
+
+  /** The slot of a live entry, counting a hit and refreshing recency; an expired one is removed unless kept for grace. */
+  #lookup(key: string): number {
+    const slot = this.#lru.get(key);
+    if (slot === undefined) return MISS;
+    const table = this.#table;
+    if (table.expiresAt[slot]! > this.#clock.now()) {
+      table.countAccess(slot);
+      this.#tinyLfu?.recordHit(slot);
+      this.#stats.hit(this.#stats.namespaces.byId(table.namespaceIds[slot]!));
+      return slot;
+    }
+    if (this.#staleUntil(slot) <= Date.now()) {
+      this.#lru.delete(key);
+      this.#stats.count('expiredRemovals');
+    }
+    return MISS;
+  }
+
+  #entryAt(slot: number): ReadEntry {
+    const stored = this.#table.values[slot];
+    return stored instanceof Annotated ? stored : new BareEntry(stored);
+  }
+
+  #annotationsAt(slot: number): Annotated | undefined {
+    const stored = this.#table.values[slot];
+    return stored instanceof Annotated ? stored : undefined;
+  }
+
+  #staleUntil(slot: number): number {
+    return Math.max(this.#table.expiresAt[slot]!, this.#annotationsAt(slot)?.staleUntil ?? 0);
+  }
+
+  #disposed(slot: number, key: string, reason: LRUCache.DisposeReason): void {
+    const table = this.#table;
+    const ns = this.#stats.namespaces.byId(table.namespaceIds[slot]!);
+    ns.entryCount--;
+    ns.sizeBytes -= table.sizes[slot]!;
+    this.#bytes -= table.sizes[slot]!;
+    if (reason === 'set') {
+      // An overwrite: commit moves the tags and frees the slot once the new one is in.
+      this.#replaced = slot;
+      return;
+    }
+    const tags = this.#annotationsAt(slot)?.tags;
+    if (tags !== undefined) this.#tags.replace(key, tags, undefined);
+    this.#tinyLfu?.released(slot);
+    table.release(slot, ns);
+    if (reason === 'evict' || this.#evicting) this.#stats.evicted(ns);
+  }
+
+  /** After a write in TinyLFU mode: the policy chooses what leaves until the limits hold again. */
+  #enforceTinyLfu(slot: number, key: string): void {
+    const policy = this.#tinyLfu!;
+    policy.admitted(slot, key);
+    this.#evicting = true;
+    try {
+      while (this.#lru.size > this.#limits.maxEntries || this.#bytes > this.#limits.maxBytes) {
+        const victim = policy.victim(this.#lru.rkeys(), (k) => this.#lru.peek(k));
+        if (victim === undefined) break;
+        this.#lru.delete(victim);
+      }
+    } finally {
+      this.#evicting = false;
+      policy.settled();
+    }
   }
 
   /** lru-cache's pop() removes the least recently used entry, disposing it as an eviction. */

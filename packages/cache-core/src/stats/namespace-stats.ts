@@ -1,7 +1,7 @@
 /**
- * Counters and occupancy of one namespace (or of one shared bucket of them), and the index of
- * its keys held in L1, so `invalidate('ns:*')` never scans other namespaces. The L1 room keeps
- * `entryCount`, `sizeBytes` and `keys` equal to what it holds, in one place.
+ * Counters and occupancy of one namespace (or of one shared bucket of them), and the head of
+ * the list of its L1 slots, so `invalidate('ns:*')` never scans other namespaces. The L1 room
+ * keeps `entryCount`, `sizeBytes` and the list equal to what it holds, in one place.
  */
 export class NamespaceStats {
   hits = 0;
@@ -9,9 +9,14 @@ export class NamespaceStats {
   evictions = 0;
   entryCount = 0;
   sizeBytes = 0;
-  readonly keys = new Set<string>();
+  /** First L1 slot of this namespace's list (see EntryTable), -1 when empty. */
+  head = -1;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    /** Index in the registry, stored per L1 slot. */
+    readonly id: number,
+  ) {}
 }
 
 /**
@@ -23,9 +28,16 @@ export const MAX_TRACKED_NAMESPACES = 256;
 /** Maps keys to the stats of their namespace: the text before the first `:`. */
 export class NamespaceRegistry {
   readonly #byName = new Map<string, NamespaceStats>();
+  /** Every bucket by id. */
+  readonly #byId: NamespaceStats[] = [];
   /** Keys without a `:`. */
-  readonly #none = new NamespaceStats('(none)');
+  readonly #none = this.#add('(none)');
   #overflow: NamespaceStats | undefined;
+
+  /** The bucket with this id (ids come from the buckets this registry made). */
+  byId(id: number): NamespaceStats {
+    return this.#byId[id]!;
+  }
 
   /** The stats a key is accounted under. */
   forKey(key: string): NamespaceStats {
@@ -44,18 +56,22 @@ export class NamespaceRegistry {
   }
 
   /** Every bucket, the shared ones included. */
-  *all(): Generator<NamespaceStats> {
-    yield* this.#byName.values();
-    yield this.#none;
-    if (this.#overflow !== undefined) yield this.#overflow;
+  all(): readonly NamespaceStats[] {
+    return this.#byId;
   }
 
   #forName(name: string): NamespaceStats {
     let stats = this.#byName.get(name);
     if (stats !== undefined) return stats;
-    if (this.#byName.size >= MAX_TRACKED_NAMESPACES) return (this.#overflow ??= new NamespaceStats('(other)'));
-    stats = new NamespaceStats(name);
+    if (this.#byName.size >= MAX_TRACKED_NAMESPACES) return (this.#overflow ??= this.#add('(other)'));
+    stats = this.#add(name);
     this.#byName.set(name, stats);
+    return stats;
+  }
+
+  #add(name: string): NamespaceStats {
+    const stats = new NamespaceStats(name, this.#byId.length);
+    this.#byId.push(stats);
     return stats;
   }
 }

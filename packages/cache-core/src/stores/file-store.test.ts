@@ -95,6 +95,24 @@ describe('FileStore on disk', () => {
     expect((await store.get('k'))?.value).toBe('small');
   });
 
+  it('writes again after another store on the directory cleared it (its shards and tag directories gone)', async () => {
+    const a = await newStore();
+    const b = new FileStore({ dir: a.dir });
+    const entry = (value: string) => ({ value, expiresAt: Date.now() + 60_000, tags: ['t'] });
+    await a.set('k', entry('one'));
+    await b.clear();
+    expect(await readdir(a.dir)).toEqual([FILE_STORE_MARKER]);
+    await a.set('k', entry('two'));
+    expect((await b.get('k'))?.value).toBe('two');
+    expect(await b.invalidateTags(['t'])).toBe(1);
+    await a.set('k', entry('three'));
+    expect(await a.invalidateTags(['t'])).toBe(1);
+    await a.set('k', entry('four'));
+    await b.clear();
+    await a.set('k2', { ...entry('five'), tags: ['t2'] });
+    expect(await b.invalidateTags(['t2'])).toBe(1);
+  });
+
   it('is shared safely by four concurrent writer processes', async () => {
     const store = await newStore();
     const tsx = createRequire(import.meta.url).resolve('tsx');

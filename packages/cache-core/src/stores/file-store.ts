@@ -40,6 +40,17 @@ export interface FileStoreOptions extends CodecOptions {
   maxRecordBytes?: number;
 }
 
+/** Writes `data` to a new `temp` file and renames it over `file`: readers see the old record or the new one. */
+async function writeAtomically(temp: string, file: string, data: Buffer): Promise<void> {
+  const handle = await open(temp, CREATE_FLAGS, RECORD_MODE);
+  try {
+    await handle.writeFile(data);
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, file);
+}
+
 /**
  * A persistent tier shared by the processes of one host.
  *
@@ -60,6 +71,8 @@ export class FileStore implements CacheStore {
   readonly #codec: CodecOptions;
   /** Set once the directory is known to be ours; its real path. */
   #ready: Promise<string> | undefined;
+  /** Directories made sure of (see #ensureDirectory). */
+  readonly #directories = new Set<string>();
   readonly #tempPrefix = `${process.pid}.${randomBytes(4).toString('hex')}`;
   #tempCounter = 0;
   #corruptions = 0;
@@ -120,18 +133,19 @@ export class FileStore implements CacheStore {
     const { shard, file, hash } = this.#locate(root, key);
     // The tag index first: a record that is written but not indexed could never be invalidated by tag.
     if (entry.tags !== undefined && entry.tags.length > 0) await this.#index(root, hash, entry.tags);
-    await this.#ensureDirectory(shard);
     // A reader sees the old record or the new one, never half of one. The rename replaces a
     // planted symlink at `file` itself; it never writes through it.
+    const record = Buffer.concat([body, sha256(body)]);
     const temp = `${file}.${this.#tempPrefix}.${this.#tempCounter++}.tmp`;
     try {
-      const handle = await open(temp, CREATE_FLAGS, RECORD_MODE);
-      try {
-        await handle.writeFile(Buffer.concat([body, sha256(body)]));
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, file);
+      await this.#ensureDirectory(shard);
+      await writeAtomically(temp, file, record).catch(async (error: unknown) => {
+        if (errno(error) !== 'ENOENT') throw error;
+        // The shard was removed since we last made sure of it (a clear, here or elsewhere): again, once.
+        this.#directories.delete(shard);
+        await this.#ensureDirectory(shard);
+        await writeAtomically(temp, file, record);
+      });
     } catch (error) {
       await unlink(temp).catch(() => undefined);
       const full = errno(error) === 'ENOSPC' || errno(error) === 'EDQUOT';
@@ -183,6 +197,7 @@ export class FileStore implements CacheStore {
         if ((await lstat(record).catch(() => undefined))?.isFile() === true && (await removeFile(record))) removed++;
         await removeFile(path.join(dir, name));
       }
+      this.#directories.delete(dir);
       await rmdir(dir).catch(() => undefined); // a key tagged meanwhile keeps it
     }
     return removed;
@@ -200,6 +215,7 @@ export class FileStore implements CacheStore {
       );
     }
     for (const file of [...records, ...temps, ...scanTagFiles]) await removeFile(file);
+    this.#directories.clear();
     for (const dir of [...shards, ...tagDirs]) await rmdir(dir).catch(() => undefined); // a directory a writer just refilled stays
   }
 
@@ -296,27 +312,56 @@ export class FileStore implements CacheStore {
 
   /** Records `keyHash` under each tag: an empty file per (tag, key), created without following links. */
   async #index(root: string, keyHash: string, tags: readonly string[]): Promise<void> {
-    await this.#ensureDirectory(path.join(root, TAGS_DIR));
+    const tagsRoot = path.join(root, TAGS_DIR);
+    await this.#ensureDirectory(tagsRoot);
     for (const tag of tags) {
-      const dir = path.join(root, TAGS_DIR, sha256(tag).toString('hex'));
+      const dir = path.join(tagsRoot, sha256(tag).toString('hex'));
       await this.#ensureDirectory(dir);
-      const handle = await open(path.join(dir, keyHash), CREATE_FLAGS, RECORD_MODE).catch((error: unknown) => {
-        if (errno(error) === 'EEXIST') return undefined;
-        throw new CacheStoreError(`cannot index a tag in ${this.dir}: ${(error as Error).message}`, { cause: error });
-      });
+      const mark = () => open(path.join(dir, keyHash), CREATE_FLAGS, RECORD_MODE);
+      const handle = await mark()
+        .catch(async (error: unknown) => {
+          if (errno(error) !== 'ENOENT') throw error;
+          // The tag's directory went (its last key was invalidated, or a clear): again, once.
+          this.#directories.delete(tagsRoot);
+          this.#directories.delete(dir);
+          await this.#ensureDirectory(tagsRoot);
+          await this.#ensureDirectory(dir);
+          return mark();
+        })
+        .catch((error: unknown) => {
+          if (errno(error) === 'EEXIST') return undefined;
+          throw new CacheStoreError(`cannot index a tag in ${this.dir}: ${(error as Error).message}`, { cause: error });
+        });
       await handle?.close();
     }
   }
 
-  /** A real directory of ours (a shard, the tag index): created 0700 if missing; a planted symlink in its place is replaced. */
+  /**
+   * A real directory of ours (a shard, the tag index): created 0700 if missing; a planted symlink
+   * in its place is replaced. Checked once per store: a `lstat` per write cost ~13% of a write.
+   * The root is private (0700), so only a process of the same user could swap a checked directory
+   * for a link afterwards, and the check itself could not stop that either (lstat, then open, races).
+   */
   async #ensureDirectory(dir: string): Promise<void> {
+    if (this.#directories.has(dir)) return;
     const info = await lstat(dir).catch(() => undefined);
-    if (info?.isDirectory() === true) return;
     if (info?.isSymbolicLink() === true) await unlink(dir);
-    else if (info !== undefined) throw new CacheStoreError(`${dir} is not a directory a FileStore made; refusing to write there`);
-    await mkdir(dir, { mode: DIR_MODE }).catch((error: unknown) => {
-      if (errno(error) !== 'EEXIST') throw error;
-    });
+    else if (info !== undefined && !info.isDirectory())
+      throw new CacheStoreError(`${dir} is not a directory a FileStore made; refusing to write there`);
+    if (info?.isDirectory() !== true) {
+      const make = () =>
+        mkdir(dir, { mode: DIR_MODE }).catch((error: unknown) => {
+          if (errno(error) !== 'EEXIST') throw error;
+        });
+      await make().catch(async (error: unknown) => {
+        // Its parent (the tag index) went too since we made sure of it.
+        const parent = path.dirname(dir);
+        if (errno(error) !== 'ENOENT' || !this.#directories.delete(parent)) throw error;
+        await this.#ensureDirectory(parent);
+        await make();
+      });
+    }
+    this.#directories.add(dir);
   }
 
   async #scan(): Promise<Scan> {

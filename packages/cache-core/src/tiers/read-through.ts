@@ -96,7 +96,7 @@ export class ReadThrough {
         version: stored.version,
       });
       this.#l1.commit(write);
-      return write.entry;
+      return read;
     } catch (error) {
       // Valid in L2 but not for this L1 (too big for its budget, say): serve it, do not keep it.
       this.#log.debug({ key, err: error }, 'L2 value not copied into L1');

@@ -1,7 +1,7 @@
 import { ttlFor, type ResolvedCacheOptions } from '../config.js';
 import { normalizeTags } from '../invalidation/tag-index.js';
 import { assertKey } from '../keys.js';
-import { storedEntryOf, type PreparedWrite } from '../l1/entry.js';
+import type { PreparedWrite } from '../l1/entry.js';
 import type { EntrySpec, L1Cache } from '../l1/l1-cache.js';
 import type { CacheStats } from '../stats/counters.js';
 import type { SetOptions } from '../types.js';
@@ -64,6 +64,6 @@ export class WriteThrough {
   /** Into L1, then shared. */
   async store(writes: readonly PreparedWrite[]): Promise<void> {
     for (const write of writes) this.commit(write);
-    if (this.#tiers !== undefined) await this.#tiers.write(writes.map(({ key, entry }) => ({ key, entry: storedEntryOf(entry) })));
+    if (this.#tiers !== undefined) await this.#tiers.write(writes.map((write) => ({ key: write.key, entry: write.toStored() })));
   }
 }

@@ -1,0 +1,104 @@
+import type { NamespaceStats } from '../stats/namespace-stats.js';
+
+/** No slot: the end of a list. */
+export const NONE = -1;
+
+const INITIAL_CAPACITY = 64;
+/** An entry's access count stops here rather than wrapping to 0. */
+const MAX_COUNT = 0xffffffff;
+
+/**
+ * The fields of every L1 entry, one typed array per field, indexed by a slot number that
+ * lru-cache holds as the entry's value. One JS object per entry (key, record, boxed dates) cost
+ * ~150 bytes beyond lru-cache's own ~80; these arrays cost ~50, and a read touches the same
+ * few cache lines either way (see BENCHMARKS.md, "heap per entry").
+ *
+ * Each namespace threads its slots through `next`/`prev` (an intrusive list), so a namespace's
+ * keys are found without scanning others, and adding or removing one never rehashes anything:
+ * a `Set` per namespace made a hot key, deleted and re-added on every overwrite, cost ~130 µs.
+ * Free slots are chained through `next` too.
+ */
+export class EntryTable {
+  values: unknown[] = [];
+  keys: (string | undefined)[] = [];
+  expiresAt = new Float64Array(0);
+  createdAt = new Float64Array(0);
+  sizes = new Uint32Array(0);
+  accessCounts = new Uint32Array(0);
+  namespaceIds = new Uint16Array(0);
+  next = new Int32Array(0);
+  prev = new Int32Array(0);
+  #capacity = 0;
+  #used = 0;
+  #free = NONE;
+  readonly #maxSlots: number;
+
+  /** @param maxSlots the most slots ever live at once (lru-cache's limit plus the one a write holds before its eviction). */
+  constructor(maxSlots: number) {
+    this.#maxSlots = maxSlots;
+    this.#grow(Math.min(INITIAL_CAPACITY, maxSlots));
+  }
+
+  /** A free slot holding `value` for `key`, linked into its namespace's list. */
+  allocate(key: string, value: unknown, ns: NamespaceStats, createdAt: number, expiresAt: number, size: number): number {
+    let slot = this.#free;
+    if (slot !== NONE) this.#free = this.next[slot]!;
+    else {
+      if (this.#used === this.#capacity) this.#grow(Math.min(this.#capacity * 2, this.#maxSlots));
+      slot = this.#used++;
+    }
+    this.values[slot] = value;
+    this.keys[slot] = key;
+    this.createdAt[slot] = createdAt;
+    this.expiresAt[slot] = expiresAt;
+    this.sizes[slot] = size;
+    this.accessCounts[slot] = 0;
+    this.namespaceIds[slot] = ns.id;
+    this.prev[slot] = NONE;
+    this.next[slot] = ns.head;
+    if (ns.head !== NONE) this.prev[ns.head] = slot;
+    ns.head = slot;
+    return slot;
+  }
+
+  /** Unlinks `slot` from its namespace and frees it; the value and key are let go. */
+  release(slot: number, ns: NamespaceStats): void {
+    const next = this.next[slot]!;
+    const prev = this.prev[slot]!;
+    if (prev === NONE) ns.head = next;
+    else this.next[prev] = next;
+    if (next !== NONE) this.prev[next] = prev;
+    this.values[slot] = undefined;
+    this.keys[slot] = undefined;
+    this.next[slot] = this.#free;
+    this.#free = slot;
+  }
+
+  countAccess(slot: number): void {
+    const count = this.accessCounts[slot]!;
+    if (count !== MAX_COUNT) this.accessCounts[slot] = count + 1;
+  }
+
+  /** The keys on a namespace's list. */
+  keysOf(ns: NamespaceStats): string[] {
+    const keys: string[] = [];
+    for (let slot = ns.head; slot !== NONE; slot = this.next[slot]!) keys.push(this.keys[slot]!);
+    return keys;
+  }
+
+  #grow(capacity: number): void {
+    const grown = <T extends Float64Array | Uint32Array | Uint16Array | Int32Array>(old: T, make: new (n: number) => T): T => {
+      const array = new make(capacity);
+      array.set(old);
+      return array;
+    };
+    this.expiresAt = grown(this.expiresAt, Float64Array);
+    this.createdAt = grown(this.createdAt, Float64Array);
+    this.sizes = grown(this.sizes, Uint32Array);
+    this.accessCounts = grown(this.accessCounts, Uint32Array);
+    this.namespaceIds = grown(this.namespaceIds, Uint16Array);
+    this.next = grown(this.next, Int32Array);
+    this.prev = grown(this.prev, Int32Array);
+    this.#capacity = capacity;
+  }
+}
