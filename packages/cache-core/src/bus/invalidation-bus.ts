@@ -1,3 +1,5 @@
+import type { Announcement, CacheStore } from '../stores/cache-store.js';
+
 /**
  * What the bus carries between processes (protocol v2): each message says what happened, so a
  * receiver can drop, or soft-expire, exactly what it holds of it.
@@ -40,6 +42,11 @@ export interface InvalidationBus {
   readonly connected: boolean;
   /** Why the bus is not connected, credentials redacted (for health messages). */
   readonly problem?: string | undefined;
+  /**
+   * `message` as this bus would send it, when `store` can publish it for the bus (the same
+   * server): a shared write and its announcement then cost one round trip. Undefined otherwise.
+   */
+  announcement?(message: InvalidationMessage, store: CacheStore): Announcement | undefined;
 }
 
 /** Validates a message that came over the wire; undefined for anything malformed. */

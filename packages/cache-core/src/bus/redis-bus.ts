@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Announcement, CacheStore } from '../stores/cache-store.js';
 import { RedisConnection, type RedisConnectionOptions } from '../stores/redis-connection.js';
+import { RedisStore } from '../stores/redis-store.js';
 import { parseMessage, type InvalidationBus, type InvalidationHandlers, type InvalidationMessage } from './invalidation-bus.js';
 
 export interface RedisInvalidationBusOptions extends Omit<RedisConnectionOptions, 'client'> {
@@ -70,9 +72,15 @@ export class RedisInvalidationBus implements InvalidationBus {
     }
   }
 
+  /** The message as sent, for a RedisStore on the same server to publish with its write (one round trip). */
+  announcement(message: InvalidationMessage, store: CacheStore): Announcement | undefined {
+    if (!(store instanceof RedisStore) || !store.connection.sameServer(this.#publisher)) return undefined;
+    return { channel: this.channel, payload: this.#encode(message) };
+  }
+
   async publish(message: InvalidationMessage): Promise<void> {
     try {
-      await this.#publisher.client.publish(this.channel, this.#ownPrefix + JSON.stringify(message));
+      await this.#publisher.client.publish(this.channel, this.#encode(message));
     } catch (error) {
       throw this.#publisher.error('cannot publish to', error);
     }
@@ -89,6 +97,10 @@ export class RedisInvalidationBus implements InvalidationBus {
     const wasDown = this.#state === 'down';
     this.#state = 'up';
     if (wasDown) this.#handlers?.onReconnect();
+  }
+
+  #encode(message: InvalidationMessage): string {
+    return this.#ownPrefix + JSON.stringify(message);
   }
 
   #receive(text: string): void {

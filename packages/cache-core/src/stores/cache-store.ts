@@ -12,6 +12,12 @@ export interface StoredEntry {
   tags?: string[];
 }
 
+/** A bus message as it goes on the wire, for a store to publish right after a write (see `CacheStore.setAndPublish`). */
+export interface Announcement {
+  readonly channel: string;
+  readonly payload: string;
+}
+
 /** A distributed lock held on a key: renewed while work runs, released when it is done. */
 export interface StoreLease {
   /** Extends the lease to `ttlMs` from now; resolves false when it was lost (expired and taken). */
@@ -29,6 +35,13 @@ export interface CacheStore {
   readonly name: string;
   get(key: string): Promise<StoredEntry | undefined>;
   set(key: string, entry: StoredEntry): Promise<void>;
+  /**
+   * Writes `entry`, then publishes `announcement` on the same connection, in one round trip:
+   * whoever hears the message and reads the key sees this write. When it rejects, nothing was
+   * published. A shared `set` uses it when the bus says its messages can go this way (the same
+   * server: see `InvalidationBus.announcement`).
+   */
+  setAndPublish?(key: string, entry: StoredEntry, announcement: Announcement): Promise<void>;
   /** Resolves true when the key existed. */
   delete(key: string): Promise<boolean>;
   mget?(keys: readonly string[]): Promise<(StoredEntry | undefined)[]>;

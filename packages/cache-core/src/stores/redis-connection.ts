@@ -67,6 +67,8 @@ export class RedisConnection {
   readonly target: string;
   readonly #owned: boolean;
   readonly #secrets: string[];
+  /** host:port (or the cluster's seed nodes) without credentials or database: what pub/sub is shared across. */
+  readonly #server: string | undefined;
   #lastError: Error | undefined;
 
   constructor(options: RedisConnectionOptions = {}) {
@@ -77,6 +79,7 @@ export class RedisConnection {
       this.client = options.client;
       this.#owned = false;
       this.target = 'a client you own';
+      this.#server = undefined;
     } else if (options.clusterNodes !== undefined) {
       const redisOptions: RedisOptions = {
         ...boundedOptions(timeout),
@@ -91,11 +94,16 @@ export class RedisConnection {
         clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 1000),
       });
       this.#owned = true;
-      this.target = `cluster ${options.clusterNodes.map((node) => (typeof node === 'object' ? `${node.host ?? '127.0.0.1'}:${String(node.port ?? 6379)}` : String(node))).join(',')}`;
+      const nodes = options.clusterNodes.map((node) =>
+        typeof node === 'object' ? `${node.host ?? '127.0.0.1'}:${String(node.port ?? 6379)}` : String(node),
+      );
+      this.target = `cluster ${nodes.join(',')}`;
+      this.#server = `cluster ${[...nodes].sort().join(',')}`;
     } else {
       this.client = new Redis(url, boundedOptions(timeout));
       this.#owned = true;
       this.target = redactUrl(url);
+      this.#server = serverOf(url);
     }
     // ioredis reports connection problems as events; remember the last one to say why.
     this.client.on('error', (error: Error) => {
@@ -166,6 +174,11 @@ export class RedisConnection {
     return out;
   }
 
+  /** Whether a message published on this connection reaches the subscribers of `other`'s server. */
+  sameServer(other: RedisConnection): boolean {
+    return this.client === other.client || (this.#server !== undefined && this.#server === other.#server);
+  }
+
   /** Every master (one on a standalone server): what SCAN must visit. */
   masters(): Redis[] {
     return this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
@@ -173,6 +186,16 @@ export class RedisConnection {
 
   get isCluster(): boolean {
     return this.client instanceof Cluster;
+  }
+}
+
+/** `host:port` of a Redis URL (pub/sub channels are shared across databases); undefined when it does not parse. */
+function serverOf(url: string): string | undefined {
+  try {
+    const { protocol, hostname, port } = new URL(url);
+    return `${protocol}//${hostname}:${port === '' ? '6379' : port}`;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
 import { CacheStoreError, quoteKey } from '../errors.js';
 import { compilePattern } from '../invalidation/pattern.js';
-import type { CacheStore, StoredEntry, StoreLease } from './cache-store.js';
+import type { Announcement, CacheStore, StoredEntry, StoreLease } from './cache-store.js';
 import { decodeEntry, encodeEntry, FORMAT_VERSION, type CodecOptions } from './codec.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 
@@ -15,8 +15,22 @@ export interface RedisStoreOptions extends CodecOptions, RedisConnectionOptions 
 }
 
 const UNLINK_BATCH = 500;
-const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-const RENEW_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+/** A Lua script, sent by SHA once Redis knows it. */
+class Script {
+  readonly sha: string;
+  constructor(readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+}
+const RELEASE_LOCK = new Script("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end");
+const RENEW_LOCK = new Script(
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end",
+);
+/** SET (with PX unless ARGV[2] is empty), then PUBLISH: a refused SET raises, so nothing is announced. */
+const SET_AND_PUBLISH = new Script(
+  "if ARGV[2] == '' then redis.call('set', KEYS[1], ARGV[1]) else redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2]) end " +
+    "return redis.call('publish', ARGV[3], ARGV[4])",
+);
 /**
  * Tag sets and locks live beside the data under `<prefix>\xff...`: data keys are UTF-8 and never
  * hold the byte 0xFF, so no user key can collide with them.
@@ -91,6 +105,14 @@ export class RedisStore implements CacheStore {
   }
 
   async set(key: string, entry: StoredEntry): Promise<void> {
+    await this.#write(key, entry, undefined);
+  }
+
+  async setAndPublish(key: string, entry: StoredEntry, announcement: Announcement): Promise<void> {
+    await this.#write(key, entry, announcement);
+  }
+
+  async #write(key: string, entry: StoredEntry, announcement: Announcement | undefined): Promise<void> {
     const record = encodeEntry(entry, this.#codec);
     if (record.length > this.#maxRecordBytes) {
       throw new CacheStoreError(`entry ${quoteKey(key)} needs ${record.length} bytes, more than maxRecordBytes (${this.#maxRecordBytes})`, {
@@ -102,11 +124,14 @@ export class RedisStore implements CacheStore {
     await this.#run('write to', async () => {
       if (ttlMs <= 0) {
         await this.client.unlink(redisKey);
+        if (announcement !== undefined) await this.client.publish(announcement.channel, announcement.payload);
         return;
       }
       // The tag index first: a record that is written but not indexed could never be invalidated by tag.
       if (entry.tags !== undefined && entry.tags.length > 0) await this.#index(key, entry.tags, ttlMs);
-      if (Number.isFinite(ttlMs)) await this.client.set(redisKey, record, 'PX', Math.ceil(ttlMs));
+      const px = Number.isFinite(ttlMs) ? String(Math.ceil(ttlMs)) : '';
+      if (announcement !== undefined) await this.#eval(SET_AND_PUBLISH, redisKey, record, px, announcement.channel, announcement.payload);
+      else if (px !== '') await this.client.set(redisKey, record, 'PX', px);
       else await this.client.set(redisKey, record);
     });
   }
@@ -219,11 +244,21 @@ export class RedisStore implements CacheStore {
     // Only the holder renews or releases: a lock that expired and was taken by another process stays.
     return {
       renew: async (leaseMs) =>
-        (await this.#run('renew a lock in', () => this.client.eval(RENEW_LOCK, 1, lockKey, token, Math.max(1, Math.ceil(leaseMs))))) === 1,
+        (await this.#run('renew a lock in', () => this.#eval(RENEW_LOCK, lockKey, token, String(Math.max(1, Math.ceil(leaseMs)))))) === 1,
       release: async () => {
-        await this.#run('unlock in', () => this.client.eval(RELEASE_LOCK, 1, lockKey, token));
+        await this.#run('unlock in', () => this.#eval(RELEASE_LOCK, lockKey, token));
       },
     };
+  }
+
+  /** Runs a script on one key by its SHA, sending its text only when Redis does not know it yet. */
+  async #eval(script: Script, key: string | Buffer, ...args: (string | Buffer)[]): Promise<unknown> {
+    try {
+      return await this.client.evalsha(script.sha, 1, key, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return this.client.eval(script.lua, 1, key, ...args);
+    }
   }
 
   #meta(kind: 'tag' | 'lock', name: string): Buffer {

@@ -78,7 +78,16 @@ describe.runIf(enabled)('Redis out of memory (maxmemory, noeviction)', () => {
         if (refused) break;
       }
     }
+    // Listen on the bus channel: the refused value must never be announced as a value.
+    const listener = new Redis(redis.url);
+    const heard: string[] = [];
+    listener.on('message', (_channel: string, text: string) => heard.push(text.slice(text.indexOf('{'))));
+    await listener.subscribe(`pm-fault-${id}`);
     await a.set('agent_profile:qa', 'v2'.repeat(50_000)); // refused by Redis; a keeps v2 locally
+    await vi.waitFor(() => {
+      expect(heard.map((text) => (JSON.parse(text) as { type: string }).type)).toEqual(['delete']);
+    });
+    listener.disconnect();
     expect(a.getSync('agent_profile:qa')).toBe('v2'.repeat(50_000));
     await vi.waitFor(
       () => {

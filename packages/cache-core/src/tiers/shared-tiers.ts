@@ -168,11 +168,15 @@ export class SharedTiers {
       });
       return { stored: 0, failed: 0, queued: !announced };
     }
-    const results = await Promise.all(writes.map((w) => l2.run('set', (store) => store.set(w.key, w.entry))));
+    const [only] = writes;
+    const fused =
+      writes.length === 1 && only !== undefined && this.#queue.length === 0 ? await this.#writeAndAnnounce(l2, only) : undefined;
+    const results =
+      fused === undefined ? await Promise.all(writes.map((w) => l2.run('set', (store) => store.set(w.key, w.entry)))) : [fused];
     const stored = writes.filter((_, i) => results[i]?.ok === true);
     const refused = writes.filter((_, i) => results[i]?.ok !== true).map((w) => w.key);
     let announced = true;
-    if (stored.length > 0)
+    if (stored.length > 0 && fused === undefined)
       announced = await this.#announce({ type: 'set', keys: stored.map((w) => w.key), versions: stored.map((w) => w.entry.version ?? '') });
     if (refused.length > 0) {
       // The old value must not be read back by the others: remove it, or queue its removal.
@@ -298,6 +302,23 @@ export class SharedTiers {
   }
 
   /** Publishes; when the bus cannot take it, queues it (a write's announcement as a removal) and resolves false. */
+  /**
+   * One write and its announcement in one round trip, when the store can publish the bus's
+   * message for it (a RedisStore on the bus's server); undefined when they cannot go together.
+   */
+  async #writeAndAnnounce(l2: StoreTier, write: SharedWrite): Promise<TierResult<void> | undefined> {
+    const { bus } = this;
+    const { store } = l2;
+    if (bus === undefined || store.setAndPublish === undefined) return undefined;
+    const message: InvalidationMessage = { type: 'set', keys: [write.key], versions: [write.entry.version ?? ''] };
+    const announcement = bus.bus.announcement?.(message, store);
+    if (announcement === undefined) return undefined;
+    const setAndPublish = store.setAndPublish.bind(store);
+    const result = await l2.run('set', () => setAndPublish(write.key, write.entry, announcement));
+    if (result.ok) bus.publishedByType.set++;
+    return result;
+  }
+
   async #announce(message: InvalidationMessage): Promise<boolean> {
     if (this.bus === undefined || (await this.bus.publish(message))) return true;
     const removal: Removal = message.type === 'set' || message.type === 'unlock' ? { type: 'delete', keys: message.keys } : message;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Redis } from 'ioredis';
 import { SharedPromptCache } from '../shared-prompt-cache.js';
 import { FileStore } from '../stores/file-store.js';
 import { RedisInvalidationBus } from '../bus/redis-bus.js';
@@ -78,6 +79,28 @@ describe.runIf(enabled)('two caches sharing Redis', () => {
     expect(a!.getSync('k')).toBe('v2');
     expect(a!.getMetrics().bus).toMatchObject({ connected: true, received: 0 });
     expect(b!.getMetrics().bus!.received).toBeGreaterThanOrEqual(2);
+  });
+
+  it('writes and announces a shared set in one round trip when the store and the bus share a server', async () => {
+    const [a, b] = await sharedCaches(2);
+    const raw = new Redis(server!.url);
+    const calls = async () =>
+      new Map([...(await raw.info('commandstats')).matchAll(/cmdstat_(\w+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+    await a!.set('agent_profile:warm', 'v0'); // Redis learns the script
+    const before = await calls();
+    await a!.set('agent_profile:qa', 'v1');
+    const after = await calls();
+    const changed = Object.fromEntries(
+      [...after].filter(([cmd, n]) => cmd !== 'info' && n !== (before.get(cmd) ?? 0)).map(([cmd, n]) => [cmd, n - (before.get(cmd) ?? 0)]),
+    );
+    // One command sent (EVALSHA); the SET and the PUBLISH ran inside it, in that order.
+    expect(changed).toEqual({ evalsha: 1, set: 1, publish: 1 });
+    expect(a!.getMetrics().bus?.publishedByType.set).toBe(2);
+    await vi.waitFor(() => {
+      expect(b!.getMetrics().bus?.receivedByType.set).toBe(2);
+    });
+    expect(await b!.get('agent_profile:qa')).toBe('v1');
+    raw.disconnect();
   });
 
   it('propagates invalidate (with remote callbacks), delete and clear, in L2 too', async () => {
