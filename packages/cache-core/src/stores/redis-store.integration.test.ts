@@ -165,7 +165,7 @@ describe.runIf(enabled)('RedisStore on the wire', () => {
   });
 
   it('reads an undecodable record as a miss and counts it as a corruption, never as an error', async () => {
-    await raw.set(`${store.keyPrefix}garbage`, Buffer.from([1, 0, 0xc1, 0xff, 0xff]));
+    await raw.set(`${store.keyPrefix}garbage`, Buffer.from([FORMAT_VERSION, 0, 0xc1, 0xff, 0xff]));
     const before = store.corruptions;
     expect(await store.get('garbage')).toBeUndefined();
     expect(await store.mget(['garbage', 'nothing'])).toEqual([undefined, undefined]);

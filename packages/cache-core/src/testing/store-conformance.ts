@@ -59,6 +59,9 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         negativeBigint: -(2n ** 70n),
         buffer: Buffer.from([0, 1, 2, 255]),
         longPrompt: 'You are the engineer agent. '.repeat(400),
+        cjkPrompt: '你是负责审查代码的工程师代理。'.repeat(600),
+        mixedPrompt: `${'Review the diff. 请审查差异。'.repeat(300)} 🙂`,
+        nestedCjk: { system: '提示词缓存'.repeat(200), turns: ['任务上下文'.repeat(150)] },
       };
       for (const [key, value] of Object.entries(values)) await store.set(`types:${key}`, forever(value));
       for (const [key, value] of Object.entries(values)) {

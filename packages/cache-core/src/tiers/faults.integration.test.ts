@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { RedisInvalidationBus } from '../bus/redis-bus.js';
 import { CacheKeyError, CacheSerializationError } from '../errors.js';
 import { SharedPromptCache } from '../shared-prompt-cache.js';
+import { FORMAT_VERSION } from '../stores/codec.js';
 import { RedisStore } from '../stores/redis-store.js';
 import { RedisProcess, redisTestsEnabled } from '../testing/redis-server.js';
 import { TcpProxy } from '../testing/tcp-proxy.js';
@@ -212,7 +213,7 @@ describe.runIf(enabled)('one bad record in Redis', () => {
     const other = await cacheOn(redis.url, id);
     await other.set('good', 'value');
     const raw = new Redis(redis.url);
-    await raw.set(`pm-fault-${id}:bad`, Buffer.from([1, 0, 0xc1, 0xc1, 0xc1]));
+    await raw.set(`pm-fault-${id}:bad`, Buffer.from([FORMAT_VERSION, 0, 0xc1, 0xc1, 0xc1]));
     for (let i = 0; i < 10; i++) expect(await cache.get('bad')).toBeUndefined();
     expect(cache.getMetrics().l2).toMatchObject({ errors: 0, corruptions: 10, available: true });
     expect(await cache.get('good')).toBe('value');
