@@ -78,3 +78,17 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
   return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
 }
+
+/** `count` indexes in [0, n), in a seeded pseudo-random order (the same every run). */
+export function randomIndexes(n: number, count: number, seed = 1): Uint32Array {
+  const out = new Uint32Array(count);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < count; i++) {
+    // xorshift32: fast, and good enough to defeat the CPU caches' friendliness to sequential access.
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    out[i] = (state >>> 0) % n;
+  }
+  return out;
+}

@@ -206,7 +206,7 @@ export class SharedPromptCache {
    * @throws CacheConfigError for an invalid `ttl` or `tags`
    */
   setSync(key: string, value: unknown, options?: SetOptions): void {
-    this.#writes.commit(this.#writes.prepare(key, value, this.#writes.spec(key, options)));
+    this.#writes.commit(this.#writes.prepareSet(key, value, options));
   }
 
   /**
@@ -214,14 +214,14 @@ export class SharedPromptCache {
    * See {@link setSync} for the errors; a failing L2 or bus never fails the write.
    */
   async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
-    await this.#writes.store([this.#writes.prepare(key, value, this.#writes.spec(key, options))]);
+    await this.#writes.store([this.#writes.prepareSet(key, value, options)]);
   }
 
   /** Stores a prompt string with metadata, read back by `getPrompt`. */
   async setPrompt(key: string, prompt: string, options?: SetOptions): Promise<void> {
     assertKey(key);
     if (typeof prompt !== 'string') throw new CacheSerializationError(key, `a prompt must be a string, got ${typeof prompt}`);
-    await this.#writes.store([this.#writes.prepare(key, prompt, { ...this.#writes.spec(key, options), isPrompt: true })]);
+    await this.#writes.store([this.#writes.prepareSet(key, prompt, options, true)]);
   }
 
   /** Stores every entry, or none: all entries are validated before the first is written. */
@@ -230,11 +230,7 @@ export class SharedPromptCache {
     if (!Array.isArray(input)) throw new CacheKeyError('mset() takes an array of { key, value, ttl?, tags? }');
     await this.#writes.store(
       entries.map(({ key, value, ttl, tags }) =>
-        this.#writes.prepare(
-          key,
-          value,
-          this.#writes.spec(key, { ...(ttl === undefined ? {} : { ttl }), ...(tags === undefined ? {} : { tags }) }),
-        ),
+        this.#writes.prepareSet(key, value, { ...(ttl === undefined ? {} : { ttl }), ...(tags === undefined ? {} : { tags }) }),
       ),
     );
   }

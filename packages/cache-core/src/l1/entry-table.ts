@@ -39,8 +39,8 @@ export class EntryTable {
     this.#grow(Math.min(INITIAL_CAPACITY, maxSlots));
   }
 
-  /** A free slot holding `value` for `key`, linked into its namespace's list. */
-  allocate(key: string, value: unknown, ns: NamespaceStats, createdAt: number, expiresAt: number, size: number): number {
+  /** A free slot holding `value` for `key`; `link` puts it on its namespace's list. */
+  allocate(key: string, value: unknown, createdAt: number, expiresAt: number, size: number): number {
     let slot = this.#free;
     if (slot !== NONE) this.#free = this.next[slot]!;
     else {
@@ -53,12 +53,15 @@ export class EntryTable {
     this.expiresAt[slot] = expiresAt;
     this.sizes[slot] = size;
     this.accessCounts[slot] = 0;
+    return slot;
+  }
+
+  link(slot: number, ns: NamespaceStats): void {
     this.namespaceIds[slot] = ns.id;
     this.prev[slot] = NONE;
     this.next[slot] = ns.head;
     if (ns.head !== NONE) this.prev[ns.head] = slot;
     ns.head = slot;
-    return slot;
   }
 
   /** Unlinks `slot` from its namespace and frees it; the value and key are let go. */

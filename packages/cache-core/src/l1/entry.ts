@@ -1,4 +1,3 @@
-import type { NamespaceStats } from '../stats/namespace-stats.js';
 import type { StoredEntry } from '../stores/cache-store.js';
 
 /** What a read yields: the value and what `getPrompt` needs. */
@@ -43,7 +42,6 @@ export class PreparedWrite {
     readonly size: number,
     readonly createdAt: number,
     readonly expiresAt: number,
-    readonly ns: NamespaceStats,
     /** The bare value, or the value with its annotations. */
     readonly stored: unknown,
   ) {}

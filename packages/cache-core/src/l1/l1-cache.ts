@@ -7,7 +7,7 @@ import type { CacheInfo, EvictionPolicyName, MemoryPressureResult, MemoryPressur
 import { CoarseClock } from './coarse-clock.js';
 import { Annotated, BareEntry, PreparedWrite, type ReadEntry } from './entry.js';
 import { EntryTable } from './entry-table.js';
-import { ENTRY_OVERHEAD_BYTES, measureValue, utf8Bytes } from './size.js';
+import { ENTRY_OVERHEAD_BYTES, measureValue } from './size.js';
 import { TinyLfu } from './tinylfu.js';
 
 export interface L1Limits {
@@ -62,9 +62,11 @@ export class L1Cache {
   #evicting = false;
   /** Accounted bytes of every entry held. */
   #bytes = 0;
+  readonly #maxEntryBytes: number;
 
   constructor(limits: L1Limits, stats: CacheStats) {
     this.#limits = limits;
+    this.#maxEntryBytes = Math.min(limits.maxBytes, MAX_ENTRY_BYTES);
     this.#stats = stats;
     // One slot more than entries: a write holds its new slot before lru-cache evicts the old one.
     this.#table = new EntryTable(limits.maxEntries + 1);
@@ -87,47 +89,77 @@ export class L1Cache {
 
   /** Validates and measures a write; nothing changes until `commit`. */
   prepare(key: string, value: unknown, spec: EntrySpec): PreparedWrite {
-    const metadata: unknown = spec.metadata;
-    if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) {
+    return this.prepareWith(
+      key,
+      value,
+      spec.ttlMs,
+      spec.graceMs ?? 0,
+      spec.metadata,
+      spec.isPrompt === true,
+      spec.tags,
+      spec.version,
+      spec.roundTrip === true,
+    );
+  }
+
+  /** {@link prepare} with the spec spread out: the write hot path allocates no spec object. */
+  prepareWith(
+    key: string,
+    value: unknown,
+    ttlMs: number,
+    graceMs: number,
+    metadata: Record<string, unknown> | undefined,
+    isPrompt: boolean,
+    tags: readonly string[] | undefined,
+    version: string | undefined,
+    roundTrip: boolean,
+  ): PreparedWrite {
+    const meta: unknown = metadata;
+    if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) {
       throw new CacheSerializationError(key, 'metadata must be a plain object');
     }
-    const roundTrip = spec.roundTrip === true;
+    // The key as V8 holds it (one byte a character for Latin-1, which keys nearly always are).
     const size =
-      measureValue(key, value, roundTrip) +
-      (spec.metadata === undefined ? 0 : measureValue(key, spec.metadata, roundTrip)) +
-      utf8Bytes(key) +
-      ENTRY_OVERHEAD_BYTES;
-    const maxBytes = Math.min(this.#limits.maxBytes, MAX_ENTRY_BYTES);
-    if (size > maxBytes) throw new CacheEntryTooLargeError(key, size, maxBytes);
-    const now = Date.now();
-    const expiresAt = now + spec.ttlMs;
-    const graceMs = spec.graceMs ?? 0;
+      measureValue(key, value, roundTrip) + (metadata === undefined ? 0 : measureValue(key, metadata, roundTrip)) + key.length + ENTRY_OVERHEAD_BYTES;
+    if (size > this.#maxEntryBytes) throw new CacheEntryTooLargeError(key, size, this.#maxEntryBytes);
+    // The coarse clock, as reads use: an entry written inside one long synchronous task is dated
+    // when the task began, so it may expire that much early (lru-cache's TTLs behave the same).
+    const now = this.#clock.now();
+    const expiresAt = now + ttlMs;
     const stored =
-      spec.metadata === undefined && spec.isPrompt !== true && spec.tags === undefined && spec.version === undefined && graceMs === 0
+      metadata === undefined && !isPrompt && tags === undefined && version === undefined && graceMs === 0
         ? value
-        : new Annotated(value, spec.metadata, spec.isPrompt === true, spec.tags, spec.version, graceMs === 0 ? 0 : expiresAt + graceMs);
-    return new PreparedWrite(key, value, size, now, expiresAt, this.#stats.namespaces.forKey(key), stored);
+        : new Annotated(value, metadata, isPrompt, tags, version, graceMs === 0 ? 0 : expiresAt + graceMs);
+    return new PreparedWrite(key, value, size, now, expiresAt, stored);
   }
 
   commit(write: PreparedWrite): void {
-    const { key, ns, size } = write;
-    const slot = this.#table.allocate(key, write.stored, ns, write.createdAt, write.expiresAt, size);
+    const { key, size } = write;
+    const table = this.#table;
+    // One lookup whether the key is new or not: an overwrite shows up as lru-cache disposing the
+    // old slot (reason 'set') inside this set, and that slot is released below.
+    const slot = table.allocate(key, write.stored, write.createdAt, write.expiresAt, size);
     this.#replaced = MISS;
     this.#lru.set(key, slot);
     const replaced = this.#replaced;
-    this.#replaced = MISS;
+    // An overwrite keeps its namespace: no string work for a rewritten key.
+    const namespaces = this.#stats.namespaces;
+    const ns = replaced === MISS ? namespaces.forKey(key) : namespaces.byId(table.namespaceIds[replaced]!);
+    table.link(slot, ns);
     ns.entryCount++;
     ns.sizeBytes += size;
     this.#bytes += size;
     const tags = write.annotations?.tags;
-    const oldTags = replaced === MISS ? undefined : this.#annotationsAt(replaced)?.tags;
     if (replaced !== MISS) {
+      const oldTags = this.#annotationsAt(replaced)?.tags;
+      if (tags !== oldTags) this.#tags.replace(key, oldTags, tags);
       this.#tinyLfu?.released(replaced);
-      this.#table.release(replaced, this.#stats.namespaces.byId(this.#table.namespaceIds[replaced]!));
-    }
-    if (tags !== oldTags) this.#tags.replace(key, oldTags, tags);
-    if (this.#tinyLfu !== undefined) this.#enforceTinyLfu(slot, key);
-    else while (this.#bytes > this.#limits.maxBytes && this.#popEvicting());
+      table.release(replaced, ns);
+    } else if (tags !== undefined) this.#tags.replace(key, undefined, tags);
+    if (this.#tinyLfu !== undefined) {
+      this.#tinyLfu.admitted(slot, key);
+      this.#enforceTinyLfu();
+    } else while (this.#bytes > this.#limits.maxBytes && this.#popEvicting());
   }
 
   /**
@@ -135,9 +167,16 @@ export class L1Cache {
    * counted by the caller, which may still ask L2. The hot path of `getSync`.
    */
   readValue(key: string): unknown {
-    const slot = this.#lookup(key);
-    if (slot === MISS) return undefined;
-    const stored = this.#table.values[slot];
+    // #lookup written out: one call level less lets V8 inline lru-cache's get into getSync.
+    const slot = this.#lru.get(key);
+    if (slot === undefined) return undefined;
+    const table = this.#table;
+    if (table.expiresAt[slot]! <= this.#clock.now()) {
+      this.#expired(key, slot);
+      return undefined;
+    }
+    this.#counted(slot);
+    const stored = table.values[slot];
     return stored instanceof Annotated ? stored.value : stored;
   }
 
@@ -284,18 +323,28 @@ export class L1Cache {
   #lookup(key: string): number {
     const slot = this.#lru.get(key);
     if (slot === undefined) return MISS;
-    const table = this.#table;
-    if (table.expiresAt[slot]! > this.#clock.now()) {
-      table.countAccess(slot);
-      this.#tinyLfu?.recordHit(slot);
-      this.#stats.hit(this.#stats.namespaces.byId(table.namespaceIds[slot]!));
-      return slot;
+    if (this.#table.expiresAt[slot]! <= this.#clock.now()) {
+      this.#expired(key, slot);
+      return MISS;
     }
+    this.#counted(slot);
+    return slot;
+  }
+
+  /** A hit on `slot`: its access count, the frequency sketch, the namespace's counters. */
+  #counted(slot: number): void {
+    const table = this.#table;
+    table.countAccess(slot);
+    this.#tinyLfu?.recordHit(slot);
+    this.#stats.hit(this.#stats.namespaces.byId(table.namespaceIds[slot]!));
+  }
+
+  /** An expired entry was read: removed (a miss and an expired removal) unless kept for grace. */
+  #expired(key: string, slot: number): void {
     if (this.#staleUntil(slot) <= Date.now()) {
       this.#lru.delete(key);
       this.#stats.count('expiredRemovals');
     }
-    return MISS;
   }
 
   #entryAt(slot: number): ReadEntry {
@@ -331,9 +380,8 @@ export class L1Cache {
   }
 
   /** After a write in TinyLFU mode: the policy chooses what leaves until the limits hold again. */
-  #enforceTinyLfu(slot: number, key: string): void {
+  #enforceTinyLfu(): void {
     const policy = this.#tinyLfu!;
-    policy.admitted(slot, key);
     this.#evicting = true;
     try {
       while (this.#lru.size > this.#limits.maxEntries || this.#bytes > this.#limits.maxBytes) {

@@ -51,6 +51,11 @@ export class CacheStats {
     this.namespaces.forKey(key).misses++;
   }
 
+  /** A write (the hottest counter after hits: a method of its own, no keyed access). */
+  set(): void {
+    if (this.enabled) this.counters.sets++;
+  }
+
   evicted(namespace: NamespaceStats): void {
     if (!this.enabled) return;
     this.counters.evictions++;

@@ -33,6 +33,8 @@ export class NamespaceRegistry {
   /** Keys without a `:`. */
   readonly #none = this.#add('(none)');
   #overflow: NamespaceStats | undefined;
+  /** The namespace of the last key looked up: writes tend to come in runs of one namespace. */
+  #last: NamespaceStats | undefined;
 
   /** The bucket with this id (ids come from the buckets this registry made). */
   byId(id: number): NamespaceStats {
@@ -42,7 +44,13 @@ export class NamespaceRegistry {
   /** The stats a key is accounted under. */
   forKey(key: string): NamespaceStats {
     const colon = key.indexOf(':');
-    return colon === -1 ? this.#none : this.#forName(key.slice(0, colon));
+    if (colon === -1) return this.#none;
+    const last = this.#last;
+    if (last?.name.length === colon && key.startsWith(last.name)) return last;
+    const stats = this.#forName(key.slice(0, colon));
+    // Only a namespace's own bucket: a key in the shared (other) bucket may not start with its name.
+    if (stats !== this.#overflow) this.#last = stats;
+    return stats;
   }
 
   /**

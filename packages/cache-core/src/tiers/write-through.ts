@@ -27,38 +27,45 @@ export class WriteThrough {
     this.#tiers = tiers;
   }
 
-  /** How `set(key, value, options)` writes: the TTL (call, namespace or default), metadata and tags. */
-  spec(key: string, options: SetOptions | undefined): EntrySpec {
-    return {
-      ttlMs: ttlFor(this.#options, key, options?.ttl),
-      graceMs: 0,
-      metadata: options?.metadata,
-      isPrompt: false,
-      tags: normalizeTags(options?.tags),
-      version: undefined,
-      roundTrip: false,
-    };
+  /**
+   * A validated `set(key, value, options)`: the TTL (call, namespace or default), metadata and
+   * tags. The hot path of `setSync`: no intermediate spec object.
+   */
+  prepareSet(key: string, value: unknown, options: SetOptions | undefined, isPrompt = false): PreparedWrite {
+    assertKey(key);
+    return this.#l1.prepareWith(
+      key,
+      value,
+      ttlFor(this.#options, key, options?.ttl),
+      0,
+      options?.metadata,
+      isPrompt,
+      normalizeTags(options?.tags),
+      this.#tiers?.version(),
+      this.#roundTrip,
+    );
   }
 
-  /** Validates a write; nothing changes until it is committed. */
+  /** Validates a computed write (getOrCompute); nothing changes until it is committed. */
   prepare(key: string, value: unknown, spec: EntrySpec): PreparedWrite {
     assertKey(key);
-    // One object literal with every field: spreading a spec here cost more than the whole lru-cache set.
-    return this.#l1.prepare(key, value, {
-      ttlMs: spec.ttlMs,
-      graceMs: spec.graceMs,
-      metadata: spec.metadata,
-      isPrompt: spec.isPrompt,
-      tags: spec.tags,
-      version: this.#tiers?.version(),
-      roundTrip: this.#roundTrip,
-    });
+    return this.#l1.prepareWith(
+      key,
+      value,
+      spec.ttlMs,
+      spec.graceMs ?? 0,
+      spec.metadata,
+      spec.isPrompt === true,
+      spec.tags,
+      this.#tiers?.version(),
+      this.#roundTrip,
+    );
   }
 
   /** Into L1 only. */
   commit(write: PreparedWrite): void {
     this.#l1.commit(write);
-    this.#stats.count('sets');
+    this.#stats.set();
   }
 
   /** Into L1, then shared. */

@@ -1,11 +1,6 @@
 import { SharedPromptCache } from '@pm/cache-core';
 import { RedisInvalidationBus, RedisStore } from '@pm/cache-core/redis';
 import { RedisProcess } from '@pm/cache-core/testing';
-import { BentoCache, bentostore } from 'bentocache';
-import { memoryDriver } from 'bentocache/drivers/memory';
-import { redisDriver } from 'bentocache/drivers/redis';
-import { compare, consume, type Measurement } from './harness.js';
-import { makePrompt } from './workloads.js';
 
 const percentile = (samples: number[], p: number): number => {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -14,7 +9,11 @@ const percentile = (samples: number[], p: number): number => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const nextTick = () => new Promise((resolve) => setImmediate(resolve));
 
-function sharedCache(url: string, prefix: string, options: ConstructorParameters<typeof SharedPromptCache>[0] = {}): SharedPromptCache {
+export function sharedCache(
+  url: string,
+  prefix: string,
+  options: ConstructorParameters<typeof SharedPromptCache>[0] = {},
+): SharedPromptCache {
   return new SharedPromptCache({
     maxEntries: 10_000,
     l2: new RedisStore({ url, keyPrefix: `${prefix}:`, commandTimeoutMs: 300 }),
@@ -63,91 +62,6 @@ export async function coherence(url: string, rounds: number): Promise<CoherenceR
   }
   const summary = (s: number[]) => ({ p50: percentile(s, 50), p99: percentile(s, 99), max: Math.max(...s) });
   return { writes: summary(writes), invalidations: summary(invalidations), staleReads };
-}
-
-/** 100 keys: one pipelined `mget` against 100 sequential `get`s, and tiered gets against bentocache's. */
-export async function redisThroughput(url: string, rounds: number): Promise<{ mget: Measurement[]; tiered: Measurement[] }> {
-  const store = new RedisStore({ url, keyPrefix: 'bench-rt:' });
-  await store.connect();
-  const keys = Array.from({ length: 1000 }, (_, i) => `task_prompt:agent-${i % 6}:${i}`);
-  const prompts = keys.map((_, i) => makePrompt(i, 2048));
-  for (const [i, key] of keys.entries()) await store.set(key, { value: prompts[i], expiresAt: Infinity });
-  const batch = keys.slice(0, 100);
-
-  const mget = await compare(
-    [
-      {
-        name: '100 sequential get',
-        run: async (n) => {
-          for (let r = 0; r < n; r++) for (const key of batch) consume(await store.get(key));
-        },
-      },
-      {
-        name: 'one pipelined mget of 100',
-        run: async (n) => {
-          for (let r = 0; r < n; r++) consume(await store.mget(batch));
-        },
-      },
-    ],
-    { rounds, iterations: 20, baseline: '100 sequential get' },
-  );
-
-  // A one-entry L1 over 1000 keys: every get misses L1, reads Redis, backfills.
-  const ours = new SharedPromptCache({ maxEntries: 1, l2: new RedisStore({ url, keyPrefix: 'bench-rt:' }) });
-  await ours.start();
-  const connection = { host: new URL(url).hostname, port: Number(new URL(url).port) };
-  // Like for like: bentocache with an L1 that never holds the key (one item, 1000 keys cycled)
-  // over the same Redis; and, for reference, bentocache with no L1 at all.
-  const bento = new BentoCache({
-    default: 'tiered',
-    stores: {
-      tiered: bentostore()
-        .useL1Layer(memoryDriver({ maxItems: 1 }))
-        .useL2Layer(redisDriver({ connection })),
-      l2only: bentostore().useL2Layer(redisDriver({ connection })),
-    },
-  });
-  const bentoL2 = bento.use('l2only');
-  for (const [i, key] of keys.entries()) {
-    await bento.set({ key, value: prompts[i], ttl: '1h' });
-    await bentoL2.set({ key, value: prompts[i], ttl: '1h' });
-  }
-  let j = 0;
-  const next = () => keys[(j = (j + 1) % keys.length)]!;
-  const tiered = await compare(
-    [
-      {
-        name: 'RedisStore.get (no L1)',
-        run: async (n) => {
-          for (let i = 0; i < n; i++) consume(await store.get(next()));
-        },
-      },
-      {
-        name: '@pm get: L1 miss, L2 hit, backfill',
-        run: async (n) => {
-          for (let i = 0; i < n; i++) consume(await ours.get(next()));
-        },
-      },
-      {
-        name: 'bentocache get: L1 miss, L2 hit',
-        run: async (n) => {
-          for (let i = 0; i < n; i++) consume(await bento.get({ key: next() }));
-        },
-      },
-      {
-        name: 'bentocache get, no L1 (Redis only)',
-        run: async (n) => {
-          for (let i = 0; i < n; i++) consume(await bentoL2.get({ key: next() }));
-        },
-      },
-    ],
-    { rounds, iterations: 500, baseline: '@pm get: L1 miss, L2 hit, backfill' },
-  );
-  await bento.clear();
-  await bento.disconnectAll();
-  await store.clear();
-  await Promise.all([store.close(), ours.stop()]);
-  return { mget, tiered };
 }
 
 export interface OutageResult {
@@ -201,13 +115,4 @@ export async function outage(): Promise<OutageResult> {
     await Promise.all([a.stop(), b.stop()]);
     await redis.stop();
   }
-}
-
-export interface CodecRow {
-  payload: string;
-  rawBytes: number;
-  storedBytes: number;
-  encodeUs: number;
-  decodeUs: number;
-  encodeUncompressedUs: number;
 }
