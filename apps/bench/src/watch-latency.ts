@@ -18,12 +18,16 @@ export async function watchLatency(edits: number): Promise<{ p50: number; p95: n
     await write(0);
     const builder = new AgentPromptBuilder({ projectDir: dir, userDir: dir, cache: new SharedPromptCache() });
     const stop = builder.watch();
+    await builder.watching();
     const samples: number[] = [];
     for (let version = 1; version <= edits; version++) {
       await builder.loadAgentProfile('qa');
       const start = performance.now();
       await write(version);
-      while ((await builder.loadAgentProfile('qa')).description !== `v${version}`) await new Promise((resolve) => setTimeout(resolve, 1));
+      while ((await builder.loadAgentProfile('qa')).description !== `v${version}`) {
+        if (performance.now() - start > 10_000) throw new Error(`edit ${version} was not seen within 10 s`);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
       samples.push(performance.now() - start);
     }
     stop();

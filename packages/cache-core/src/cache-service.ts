@@ -1,6 +1,7 @@
 import type { ServiceManager, RestartPolicy } from '@pm/service-manager';
 import type { Duration, Service, ServiceHealth } from '@pm/service-manager/contract';
 import type { SharedPromptCacheOptions } from './config.js';
+import { cacheDashboardPanel } from './stats/dashboard-panel.js';
 import { exportCacheMetrics } from './stats/prometheus.js';
 import { SharedPromptCache } from './shared-prompt-cache.js';
 import { SHARED_PROMPT_CACHE } from './tokens.js';
@@ -42,7 +43,8 @@ export interface RegisterCacheServiceOptions {
 /**
  * Registers the cache with a service manager: the service under the name `shared_prompt_cache`
  * (non-critical, health-checked), the cache itself under the {@link SHARED_PROMPT_CACHE} DI
- * token of the manager's container, and its Prometheus metrics in the manager's registry.
+ * token of the manager's container, its Prometheus metrics in the manager's registry, and its
+ * panel on the manager's dashboard.
  *
  * ```ts
  * const serviceManager = new ServiceManager();
@@ -69,5 +71,6 @@ export function registerCacheService(
   });
   serviceManager.container.register(SHARED_PROMPT_CACHE, { useValue: cache });
   exportCacheMetrics(cache, { registry: serviceManager.metricsRegistry });
+  serviceManager.dashboard.addPanel(cacheDashboardPanel(cache, CACHE_SERVICE_NAME));
   return service;
 }

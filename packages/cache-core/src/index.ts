@@ -21,6 +21,7 @@ export {
 export { makeCacheKey, stableStringify } from './cache-key.js';
 export { escapePattern } from './invalidation/pattern.js';
 export { cached, memoize, type MemoizeOptions } from './memoize.js';
+export { cacheDashboardPanel, type PanelSource } from './stats/dashboard-panel.js';
 export { exportCacheMetrics, type CacheMetricsExporter, type CacheMetricsExporterOptions, type MetricsSource } from './stats/prometheus.js';
 export { resolveSharedPromptCache, SHARED_PROMPT_CACHE } from './tokens.js';
 export { CACHE_SERVICE_NAME, CacheService, registerCacheService, type RegisterCacheServiceOptions } from './cache-service.js';
@@ -28,7 +29,8 @@ export { silentLogger, type Logger } from '@pm/service-manager/contract';
 export type { CacheStore, StoredEntry, StoreLease } from './stores/cache-store.js';
 export type { InvalidationBus, InvalidationHandlers, InvalidationMessage, InvalidationMessageType } from './bus/invalidation-bus.js';
 export type { BusMetrics } from './tiers/bus-tier.js';
-export type { ReplayMetrics } from './tiers/shared-tiers.js';
+export type { LockWaitMetrics, ReplayMetrics } from './tiers/shared-tiers.js';
+export { LATENCY_BUCKETS_SECONDS } from './stats/latency.js';
 export type { TierMetrics } from './tiers/store-tier.js';
 export type {
   CacheEntryInfo,
@@ -42,6 +44,7 @@ export type {
   MemoryPressureResult,
   MemoryPressureSeverity,
   EvictionPolicyName,
+  LatencyMetrics,
   MsetEntry,
   NamespaceMetrics,
   SetOptions,

@@ -14,6 +14,7 @@ import { L1Cache } from './l1/l1-cache.js';
 import { NamespacedCache } from './namespaced-cache.js';
 import { CacheStats } from './stats/counters.js';
 import { healthReport, metricsSnapshot, type Occupancy } from './stats/metrics.js';
+import { recordHit, tracingHits } from './stats/tracing.js';
 import { ReadThrough } from './tiers/read-through.js';
 import { SharedTiers } from './tiers/shared-tiers.js';
 import { WriteThrough } from './tiers/write-through.js';
@@ -72,7 +73,15 @@ export class SharedPromptCache {
     this.#subscriptions = new Subscriptions(logger, this.#stats);
     this.#invalidator = new Invalidator(this.#l1, this.#inFlight, this.#stats, this.#subscriptions, logger);
     if (l2 !== undefined || bus !== undefined) {
-      const tiers = new SharedTiers({ l2, bus, timeoutMs: tierTimeoutMs, log: logger });
+      const tiers = new SharedTiers({
+        l2,
+        bus,
+        timeoutMs: tierTimeoutMs,
+        log: logger,
+        observe: (operation, seconds) => {
+          this.#stats.observe('l2', operation, seconds);
+        },
+      });
       tiers.listen(this.#invalidator);
       this.#tiers = tiers;
       if (l2 !== undefined) this.#readThrough = new ReadThrough(this.#l1, tiers, this.#inFlight, this.#stats, logger);
@@ -274,7 +283,10 @@ export class SharedPromptCache {
     const tags =
       typeof options?.tags === 'function' ? (options.tags as (value: unknown) => readonly string[]) : normalizeTags(options?.tags);
     const cached = this.#l1.readValue(key);
-    if (cached !== undefined) return cached as T;
+    if (cached !== undefined) {
+      if (tracingHits()) recordHit('cache.getOrCompute', key);
+      return cached as T;
+    }
     const running = this.#flights.running<T>(key);
     if (running !== undefined) {
       this.#stats.miss(key);

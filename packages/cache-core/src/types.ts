@@ -1,6 +1,6 @@
 import type { Duration } from './duration.js';
 import type { BusMetrics } from './tiers/bus-tier.js';
-import type { ReplayMetrics } from './tiers/shared-tiers.js';
+import type { LockWaitMetrics, ReplayMetrics } from './tiers/shared-tiers.js';
 import type { TierMetrics } from './tiers/store-tier.js';
 
 /** Per-call write options. */
@@ -105,9 +105,23 @@ export interface CacheMetrics {
   /** Per namespace (text before the first `:`); `(none)` holds keys without one. */
   namespaces: Record<string, NamespaceMetrics>;
   /** With an L2 store: its hits, misses, errors, skipped calls (circuit open), corruptions, availability and outage replays. */
-  l2?: TierMetrics & { replay: ReplayMetrics };
+  l2?: TierMetrics & { replay: ReplayMetrics; locks: LockWaitMetrics };
   /** With a bus: connection, messages and resyncs. */
   bus?: BusMetrics;
+  /**
+   * Get and set latency per tier (L1 sampled, one call in 256; L2 every call), as histograms over
+   * `LATENCY_BUCKETS_SECONDS`: `buckets[i]` counts observations up to bound i (cumulative; the
+   * last is +Inf).
+   */
+  latency: LatencyMetrics[];
+}
+
+export interface LatencyMetrics {
+  tier: 'l1' | 'l2';
+  operation: 'get' | 'set';
+  buckets: number[];
+  sumSeconds: number;
+  count: number;
 }
 
 export interface CacheEntryInfo {

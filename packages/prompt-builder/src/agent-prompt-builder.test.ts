@@ -332,6 +332,23 @@ describe('watch()', () => {
     expect(changes).toEqual(expect.arrayContaining(['profile:change:qa', 'profile:add:team-ops/ops', 'profile:unlink:team-ops']));
   });
 
+  it('serves every one of 20 back-to-back in-place edits, each read while the next is written', async () => {
+    const { tree, dirs } = await setup({ project: { '.pm/agents/qa.md': profile('qa', 'v0') } });
+    const builder = builderOf({ ...dirs, cache: new SharedPromptCache() });
+    await watching(builder);
+    for (let version = 1; version <= 20; version++) {
+      await builder.loadAgentProfile('qa'); // cached, so only the watcher can make it fresh
+      // writeFile truncates, then writes: the first change event can come before the content.
+      await tree.write('project/.pm/agents/qa.md', profile('qa', `v${version}`));
+      await vi.waitFor(
+        async () => {
+          expect((await builder.loadAgentProfile('qa')).description).toBe(`v${version}`);
+        },
+        { timeout: 2000, interval: 1 },
+      );
+    }
+  });
+
   it('drops exactly the entries built from an edited component, and keeps the rest', async () => {
     const { tree, dirs } = await setup({
       project: {

@@ -52,6 +52,10 @@ export function watchSources(sources: SourceDirectories, onChange: (change: Sour
     const watcher = watch(root, {
       ignoreInitial: true,
       atomic: true,
+      // A file written in place (truncate, then write) fires a change at the truncate, and
+      // chokidar drops a second change within 50 ms: a reader could cache the half-written file
+      // and never hear of the rest. Report a change once the file has stopped growing.
+      awaitWriteFinish: { stabilityThreshold: 40, pollInterval: 10 },
       ignored: (candidate: string) => !onTheWay(candidate, dir),
     });
     const report = (event: SourceChange['event']) => (file: string) => {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { Dashboard } from './dashboard/dashboard.js';
 import type { SystemHealth } from './types.js';
 
 /** What the probes read: the `ServiceManager` fits. */
@@ -8,6 +9,8 @@ export interface ProbeSource {
   readonly metricsRegistry: Registry;
   health(): Promise<SystemHealth>;
   isLive(): boolean;
+  /** Served at `/dashboard` when present (the `ServiceManager` has one). */
+  readonly dashboard?: Dashboard;
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>;
@@ -85,6 +88,8 @@ export interface HealthServerOptions {
   port?: number;
   /** @default '127.0.0.1': reachable from this host only unless told otherwise */
   host?: string;
+  /** Serve the source's dashboard at `/dashboard` (with `/dashboard/data` and `/dashboard/events`). @default true */
+  dashboard?: boolean;
 }
 
 export interface HealthServer {
@@ -93,13 +98,14 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-/** Runs the probe endpoints on their own HTTP server; other paths answer 404. */
+/** Runs the probe endpoints (and the dashboard) on their own HTTP server; other paths answer 404. */
 export async function serveHealth(
   source: ProbeSource,
   options: HealthServerOptions = {},
   extraRoutes: Readonly<Record<string, Route>> = {},
 ): Promise<HealthServer> {
-  const handle = createHealthHandler(source, extraRoutes);
+  const dashboard = options.dashboard === false ? undefined : source.dashboard;
+  const handle = createHealthHandler(source, { ...dashboard?.routes(), ...extraRoutes });
   const server = createServer((req, res) => {
     void handle(req, res).then((handled) => {
       if (!handled) res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
@@ -111,10 +117,12 @@ export async function serveHealth(
     server.listen(options.port ?? 0, host, resolve);
   });
   const { port } = server.address() as AddressInfo;
+  const detach = dashboard?.attach();
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        detach?.();
         server.closeAllConnections();
         server.close((error) => {
           if (error) reject(error);

@@ -4,6 +4,13 @@ export { ServiceManager, type ServiceManagerOptions } from './service-manager.js
 export type { ShutdownHookOptions } from './shutdown.js';
 export { SERVICE_STATES, type ServiceSnapshot, type ServiceSnapshotSource } from './metrics.js';
 export { createHealthHandler, serveHealth, type HealthServer, type HealthServerOptions } from './http.js';
+export {
+  Dashboard,
+  type CachePanelData,
+  type DashboardPanel,
+  type DashboardSample,
+  type DashboardSnapshot,
+} from './dashboard/dashboard.js';
 export { MAX_TIMER_MS, parseDuration, type Duration, type DurationBounds } from './duration.js';
 export {
   describeError,

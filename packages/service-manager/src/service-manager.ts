@@ -8,6 +8,7 @@ import { HealthMonitor } from './health.js';
 import { Lifecycle } from './lifecycle.js';
 import { silentLogger, type Logger } from './logger.js';
 import { ManagedService } from './managed-service.js';
+import { Dashboard } from './dashboard/dashboard.js';
 import { registerServiceMetrics, type ServiceSnapshot, type ServiceSnapshotSource } from './metrics.js';
 import { resolveRegistration } from './registration.js';
 import { installShutdownHooks, type ShutdownHookOptions } from './shutdown.js';
@@ -44,6 +45,8 @@ export class ServiceManager implements ServiceSnapshotSource {
   readonly container: DependencyContainer;
   /** Where `/metrics` reads from; `registerCacheService` adds the cache's metrics here. */
   readonly metricsRegistry: Registry;
+  /** The live dashboard `serveHealth` serves at `/dashboard`; panels (the cache's) are added to it. */
+  readonly dashboard: Dashboard;
   readonly #log: Logger;
   readonly #services = new Map<string, ManagedService>();
   readonly #events: TypedEmitter<ServiceEvents>;
@@ -80,6 +83,7 @@ export class ServiceManager implements ServiceSnapshotSource {
       },
     });
     registerServiceMetrics(this, this.metricsRegistry);
+    this.dashboard = new Dashboard(this);
   }
 
   /**

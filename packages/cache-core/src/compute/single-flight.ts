@@ -6,6 +6,7 @@ import type { EntrySpec, L1Cache } from '../l1/l1-cache.js';
 import type { CacheStats } from '../stats/counters.js';
 import type { ReadThrough } from '../tiers/read-through.js';
 import type { SharedTiers } from '../tiers/shared-tiers.js';
+import { namespaceOf, traced, type TracedSpan } from '../stats/tracing.js';
 import type { InFlight, Ticket } from './in-flight.js';
 
 /** What the compute room needs from the cache around it. */
@@ -59,7 +60,9 @@ export class SingleFlight {
   /** Starts the flight for an L1 miss. */
   start<T>(key: string, compute: () => T | Promise<T>, spec: ComputeSpec): Promise<T> {
     const ticket = this.#ctx.inFlight.begin(key, typeof spec.tags === 'function' ? 'dynamic' : spec.tags);
-    const promise = this.#fly(key, compute, spec, ticket).finally(() => {
+    const promise = traced('cache.getOrCompute', { 'cache.namespace': namespaceOf(key), 'cache.hit': false }, (span) =>
+      this.#fly(key, compute, spec, ticket, span),
+    ).finally(() => {
       if (this.#flights.get(key)?.promise === promise) this.#flights.delete(key);
       this.#ctx.inFlight.end(ticket);
     });
@@ -67,16 +70,20 @@ export class SingleFlight {
     return promise;
   }
 
-  async #fly<T>(key: string, compute: () => T | Promise<T>, spec: ComputeSpec, ticket: Ticket): Promise<T> {
+  async #fly<T>(key: string, compute: () => T | Promise<T>, spec: ComputeSpec, ticket: Ticket, span: TracedSpan): Promise<T> {
     const { readThrough, tiers } = this.#ctx;
+    const fromL2 = (value: unknown): T => {
+      span.set({ 'cache.hit': true, 'cache.tier': 'l2', 'cache.result': 'hit' });
+      return value as T;
+    };
     if (readThrough === undefined || tiers === undefined) {
       this.#ctx.stats.miss(key);
-      return (await this.#computeAndStore(key, compute, spec, ticket)).value;
+      return (await this.#computeAndStore(key, compute, spec, ticket, span)).value;
     }
     const shared = await readThrough.fromL2(key, spec.graceMs);
-    if (shared !== undefined) return shared.value as T;
+    if (shared !== undefined) return fromL2(shared.value);
     const leaseMs = this.#ctx.lockLeaseMs;
-    if (leaseMs === undefined) return (await this.#computeAndStore(key, compute, spec, ticket)).value;
+    if (leaseMs === undefined) return (await this.#computeAndStore(key, compute, spec, ticket, span)).value;
     const waitUntil = Date.now() + Math.max(MIN_LOCK_WAIT_MS, 6 * leaseMs);
     for (;;) {
       const attempt = await tiers.lock(key, leaseMs);
@@ -87,9 +94,9 @@ export class SingleFlight {
           const stored = await readThrough.reread(key, spec.graceMs);
           if (stored !== undefined) {
             announced = true;
-            return stored.value as T;
+            return fromL2(stored.value);
           }
-          const result = await this.#computeAndStore(key, compute, spec, ticket);
+          const result = await this.#computeAndStore(key, compute, spec, ticket, span);
           announced = result.stored;
           return result.value;
         } finally {
@@ -101,11 +108,12 @@ export class SingleFlight {
       if (attempt.reason === 'unavailable' || Date.now() >= waitUntil) {
         if (attempt.reason === 'taken')
           this.#ctx.log.warn({ key }, 'waited too long on another process computing this key; computing here');
-        return (await this.#computeAndStore(key, compute, spec, ticket)).value;
+        return (await this.#computeAndStore(key, compute, spec, ticket, span)).value;
       }
+      span.set({ 'cache.lock.waited': true });
       await tiers.waitForChange(key, leaseMs);
       const stored = await readThrough.reread(key, spec.graceMs);
-      if (stored !== undefined) return stored.value as T;
+      if (stored !== undefined) return fromL2(stored.value);
     }
   }
 
@@ -115,13 +123,16 @@ export class SingleFlight {
     compute: () => T | Promise<T>,
     spec: ComputeSpec,
     ticket: Ticket,
+    span: TracedSpan,
   ): Promise<{ value: T; stored: boolean }> {
+    span.set({ 'cache.tier': 'compute', 'cache.result': 'miss' });
     let value: T;
     try {
       value = await compute();
     } catch (error) {
       const stale = this.#ctx.l1.stale(key, spec.graceMs);
       if (stale === undefined) throw error;
+      span.set({ 'cache.result': 'stale', 'cache.tier': 'l1' });
       this.#ctx.log.warn({ key, err: error }, 'compute failed; serving the stale value (grace)');
       return { value: stale.value as T, stored: false };
     }

@@ -1,3 +1,4 @@
+import { Latencies, type LatencyOperation, type LatencyTier } from './latency.js';
 import { NamespaceRegistry, type NamespaceStats } from './namespace-stats.js';
 
 /** The cache's own counters (L1); every count goes through `CacheStats`, none lives in control flow. */
@@ -33,6 +34,7 @@ const zeroCounters = (): CacheCounters => ({
 export class CacheStats {
   readonly enabled: boolean;
   readonly namespaces = new NamespaceRegistry();
+  readonly latency = new Latencies();
   counters = zeroCounters();
 
   constructor(enabled: boolean) {
@@ -64,6 +66,11 @@ export class CacheStats {
 
   count(counter: Exclude<keyof CacheCounters, 'hits' | 'misses' | 'evictions'>, by = 1): void {
     if (this.enabled) this.counters[counter] += by;
+  }
+
+  /** A timed operation, for the latency histograms. */
+  observe(tier: LatencyTier, operation: LatencyOperation, seconds: number): void {
+    if (this.enabled) this.latency.observe(tier, operation, seconds);
   }
 
   /** A throwing invalidation callback is counted even with metrics off: it is an error, not a statistic. */

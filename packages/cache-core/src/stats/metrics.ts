@@ -49,6 +49,16 @@ export function metricsSnapshot(stats: CacheStats, occupancy: Occupancy, tiers: 
     namespaces,
     ...(l2 === undefined ? {} : { l2 }),
     ...(bus === undefined ? {} : { bus }),
+    latency: [...stats.latency.entries()].map(({ tier, operation, histogram }) => {
+      let running = 0;
+      return {
+        tier,
+        operation,
+        buckets: [...histogram.counts].map((n) => (running += n)),
+        sumSeconds: histogram.sum,
+        count: histogram.count,
+      };
+    }),
   };
 }
 

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { CacheMetrics, NamespaceMetrics } from '../types.js';
+import { registerTierMetrics } from './prometheus-tiers.js';
 
 /** What the exporter reads at scrape time (a `SharedPromptCache` fits). */
 export interface MetricsSource {
@@ -109,6 +110,7 @@ export function exportCacheMetrics(cache: MetricsSource, options: CacheMetricsEx
   gauge('max_bytes', 'Byte budget of L1', (m) => m.maxMemoryMb * 1024 * 1024);
   gauge('max_entries', 'Entry limit of L1', (m) => m.maxEntries);
   gauge('memory_usage_ratio', 'Share of the byte budget in use', (m) => m.memoryUsagePercent / 100);
+  metrics.push(...registerTierMetrics(read, registry, prefix, cacheLabel));
 
   return {
     registry,

@@ -15,6 +15,8 @@ export interface SharedTiersOptions {
   readonly log: Logger;
   /** Removals kept for replay during an outage before the queue collapses into one `clear`. @default 1000 */
   readonly replayLimit?: number;
+  /** Receives the duration of every L2 get and set. */
+  readonly observe?: (operation: 'get' | 'set', seconds: number) => void;
 }
 
 /** What the cache does with what it hears from other processes. */
@@ -38,6 +40,13 @@ export interface ReplayMetrics {
   replayed: number;
   /** Removals dropped: collapsed into a `clear` when the queue overflowed, or refused for good. */
   dropped: number;
+}
+
+/** Waits of getOrCompute on another process's distributed lock. */
+export interface LockWaitMetrics {
+  waits: number;
+  /** Total time spent waiting, in milliseconds. */
+  waitMs: number;
 }
 
 /** What became of shared writes: stored in L2 (and announced), or not. */
@@ -88,6 +97,8 @@ export class SharedTiers {
   #retryTimer: NodeJS.Timeout | undefined;
   /** Processes waiting on another's lock, woken by a message about their key. */
   readonly #waiters = new Map<string, Set<() => void>>();
+  /** Waits on another process's lock, and the time they took. */
+  readonly #lockWaits: LockWaitMetrics = { waits: 0, waitMs: 0 };
 
   constructor(options: SharedTiersOptions) {
     this.#log = options.log;
@@ -95,9 +106,15 @@ export class SharedTiers {
     this.l2 =
       options.l2 === undefined
         ? undefined
-        : new StoreTier(options.l2, options.timeoutMs, options.log, () => {
-            this.#replay();
-          });
+        : new StoreTier(
+            options.l2,
+            options.timeoutMs,
+            options.log,
+            () => {
+              this.#replay();
+            },
+            options.observe,
+          );
     this.bus = options.bus === undefined ? undefined : new BusTier(options.bus, options.timeoutMs, options.log);
     options.bus?.subscribe({
       onMessage: (message) => {
@@ -254,6 +271,8 @@ export class SharedTiers {
 
   /** Resolves when a message about `key` arrives (a value, a removal, an unlock), or after `timeoutMs`. */
   waitForChange(key: string, timeoutMs: number): Promise<void> {
+    const start = performance.now();
+    this.#lockWaits.waits++;
     return new Promise((resolve) => {
       let waiters = this.#waiters.get(key);
       if (waiters === undefined) this.#waiters.set(key, (waiters = new Set()));
@@ -261,6 +280,7 @@ export class SharedTiers {
         clearTimeout(timer);
         waiters.delete(done);
         if (waiters.size === 0 && this.#waiters.get(key) === waiters) this.#waiters.delete(key);
+        this.#lockWaits.waitMs += performance.now() - start;
         resolve();
       };
       const timer = setTimeout(done, timeoutMs);
@@ -289,8 +309,8 @@ export class SharedTiers {
     return out;
   }
 
-  l2Metrics(): (TierMetrics & { replay: ReplayMetrics }) | undefined {
-    return this.l2 === undefined ? undefined : { ...this.l2.metrics(), replay: this.replayMetrics() };
+  l2Metrics(): (TierMetrics & { replay: ReplayMetrics; locks: LockWaitMetrics }) | undefined {
+    return this.l2 === undefined ? undefined : { ...this.l2.metrics(), replay: this.replayMetrics(), locks: { ...this.#lockWaits } };
   }
 
   busMetrics(): BusMetrics | undefined {

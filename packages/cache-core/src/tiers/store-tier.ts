@@ -1,6 +1,7 @@
 import { withTimeout, type Logger } from '@pm/service-manager/contract';
 import { CacheStoreError } from '../errors.js';
 import type { CacheStore, StoredEntry } from '../stores/cache-store.js';
+import { traceStoreCall } from '../stats/tracing.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 
 /** The L2 figures of `getMetrics().l2`. */
@@ -40,8 +41,17 @@ export class StoreTier {
   /** Why the last write was refused, until a write succeeds again. */
   writeRefusal: string | undefined;
 
-  constructor(store: CacheStore, timeoutMs: number, log: Logger, onRecovered: () => void) {
+  readonly #observe: ((operation: 'get' | 'set', seconds: number) => void) | undefined;
+
+  constructor(
+    store: CacheStore,
+    timeoutMs: number,
+    log: Logger,
+    onRecovered: () => void,
+    observe?: (operation: 'get' | 'set', seconds: number) => void,
+  ) {
     this.store = store;
+    this.#observe = observe;
     this.#timeoutMs = timeoutMs;
     this.#log = log;
     this.breaker = new CircuitBreaker({
@@ -102,29 +112,36 @@ export class StoreTier {
     return entries;
   }
 
-  /** Bounded, never throws. */
+  /** Bounded, never throws; timed (gets and sets) and traced. */
   async run<T>(operation: string, call: (store: CacheStore) => Promise<T>): Promise<TierResult<T>> {
     if (this.breaker.open) {
       this.skipped++;
       return { ok: false, error: new CacheStoreError(`${this.store.name} is unavailable (circuit open)`, { reason: 'unreachable' }) };
     }
-    try {
-      const value = await withTimeout(() => call(this.store), this.#timeoutMs, `${this.store.name} ${operation}`);
-      this.breaker.succeeded();
-      if (operation === 'set') this.writeRefusal = undefined;
-      return { ok: true, value };
-    } catch (error) {
-      this.errors++;
-      const refused = error instanceof CacheStoreError && error.reason === 'refused';
-      if (refused && operation === 'set') this.writeRefusal = error.message.replace(/^\[cache-core\] /, '');
-      this.#log.warn(
-        { tier: this.store.name, operation, err: error },
-        refused ? 'L2 refused an operation' : 'L2 operation failed; serving from L1',
-      );
-      // A refusal is an answer: the store is up. Only silence and errors trip the circuit.
-      if (!refused) this.breaker.failed();
-      return { ok: false, error };
-    }
+    const timed = operation === 'get' || operation === 'mget' ? 'get' : operation === 'set' ? 'set' : undefined;
+    const start = performance.now();
+    return traceStoreCall(this.store.name, operation, async (span) => {
+      try {
+        const value = await withTimeout(() => call(this.store), this.#timeoutMs, `${this.store.name} ${operation}`);
+        this.breaker.succeeded();
+        if (operation === 'set') this.writeRefusal = undefined;
+        return { ok: true, value };
+      } catch (error) {
+        this.errors++;
+        span.failed(error);
+        const refused = error instanceof CacheStoreError && error.reason === 'refused';
+        if (refused && operation === 'set') this.writeRefusal = error.message.replace(/^\[cache-core\] /, '');
+        this.#log.warn(
+          { tier: this.store.name, operation, err: error },
+          refused ? 'L2 refused an operation' : 'L2 operation failed; serving from L1',
+        );
+        // A refusal is an answer: the store is up. Only silence and errors trip the circuit.
+        if (!refused) this.breaker.failed();
+        return { ok: false, error };
+      } finally {
+        if (timed !== undefined) this.#observe?.(timed, (performance.now() - start) / 1000);
+      }
+    });
   }
 
   /** The store's own health, bounded; never throws. */

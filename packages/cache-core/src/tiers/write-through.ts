@@ -4,6 +4,7 @@ import { assertKey } from '../keys.js';
 import type { PreparedWrite } from '../l1/entry.js';
 import type { EntrySpec, L1Cache } from '../l1/l1-cache.js';
 import type { CacheStats } from '../stats/counters.js';
+import { L1_SAMPLE_EVERY } from '../stats/latency.js';
 import type { SetOptions } from '../types.js';
 import type { SharedTiers } from './shared-tiers.js';
 
@@ -18,6 +19,7 @@ export class WriteThrough {
   readonly #tiers: SharedTiers | undefined;
   /** With an L2, only values that come back from it as the same value are accepted. */
   readonly #roundTrip: boolean;
+  #untilSample = L1_SAMPLE_EVERY;
 
   constructor(options: ResolvedCacheOptions, l1: L1Cache, stats: CacheStats, tiers: SharedTiers | undefined) {
     this.#options = options;
@@ -62,9 +64,14 @@ export class WriteThrough {
     );
   }
 
-  /** Into L1 only. */
+  /** Into L1 only. One write in L1_SAMPLE_EVERY is timed into the L1 set histogram. */
   commit(write: PreparedWrite): void {
-    this.#l1.commit(write);
+    if (--this.#untilSample === 0) {
+      this.#untilSample = L1_SAMPLE_EVERY;
+      const start = performance.now();
+      this.#l1.commit(write);
+      this.#stats.observe('l1', 'set', (performance.now() - start) / 1000);
+    } else this.#l1.commit(write);
     this.#stats.set();
   }
 
