@@ -2,12 +2,15 @@ import { escapePattern, makeCacheKey, type CacheMetrics, type SharedPromptCache 
 import { CacheAccess, countTokens, type AgentPromptBuilder, type BuiltPrompt } from '@pm/prompt-builder';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseDuration, silentLogger, type Duration, type Logger, type Service } from '@pm/service-manager/contract';
+import { traced, parseDuration, silentLogger, type Duration, type Logger, type Service } from '@pm/service-manager/contract';
 import { AgentPool, SUMMARY_RUNNER } from './agent-pool.js';
 import { OrchestratorError } from './errors.js';
 import { sharedClockMs } from './runner.js';
 
 /** A task to hand to an agent. */
+/** The OpenTelemetry tracer scope of delegations. */
+const TRACER = '@pm/orchestrator';
+
 export interface DelegationRequest {
   agentType: string;
   taskDescription: string;
@@ -125,21 +128,30 @@ export class PMOrchestrator implements Service {
    */
   async delegate(request: DelegationRequest): Promise<DelegationResult> {
     const requestedAt = sharedClockMs();
-    const prompt = await this.generateAgentPrompt(request);
-    const run = await this.#pool.run(
-      { agentType: request.agentType, prompt: prompt.text, taskDescription: request.taskDescription },
-      requestedAt,
-      this.#timeoutMs,
+    // The GenAI conventions' agent invocation: `invoke_agent {gen_ai.agent.name}`.
+    return traced(
+      TRACER,
+      `invoke_agent ${request.agentType}`,
+      { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': request.agentType },
+      async (span) => {
+        const prompt = await this.generateAgentPrompt(request);
+        const run = await this.#pool.run(
+          { agentType: request.agentType, prompt: prompt.text, taskDescription: request.taskDescription },
+          requestedAt,
+          this.#timeoutMs,
+        );
+        span.set({ 'agent.pid': run.pid, 'agent.prompt_ready_ms': run.promptReadyMs, 'agent.run_ms': run.runMs });
+        return {
+          agentType: request.agentType,
+          output: run.result.output,
+          ...(run.result.details === undefined ? {} : { details: run.result.details }),
+          promptReadyMs: run.promptReadyMs,
+          runMs: run.runMs,
+          totalMs: sharedClockMs() - requestedAt,
+          pid: run.pid,
+        };
+      },
     );
-    return {
-      agentType: request.agentType,
-      output: run.result.output,
-      ...(run.result.details === undefined ? {} : { details: run.result.details }),
-      promptReadyMs: run.promptReadyMs,
-      runMs: run.runMs,
-      totalMs: sharedClockMs() - requestedAt,
-      pid: run.pid,
-    };
   }
 
   /** Drops cached delegation prompts (and the builder's entries) of one agent, or of all. */

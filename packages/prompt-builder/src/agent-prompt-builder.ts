@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { makeCacheKey, type SharedPromptCache } from '@pm/cache-core';
-import { silentLogger, type Duration, type Logger, type Service } from '@pm/service-manager/contract';
+import { traced, silentLogger, type Duration, type Logger, type Service } from '@pm/service-manager/contract';
 import { AgentIndex } from './agent-index.js';
 import { CacheAccess } from './cache-access.js';
 import { parseComponent, renderComponent, type ParsedComponent } from './component.js';
@@ -55,6 +55,9 @@ export interface AgentPromptBuilderOptions extends SourceDirectoryOptions {
   /** As a service, watch the source directories while running (see `watch()`). @default false */
   watch?: boolean;
 }
+
+/** The OpenTelemetry tracer scope of prompt builds. */
+const TRACER = '@pm/prompt-builder';
 
 /** The cache namespaces the builder writes. */
 export const PROMPT_BUILDER_NAMESPACES = ['agent_profile', 'prompt_prefix', 'task_prompt', 'prompt_component'] as const;
@@ -153,23 +156,26 @@ export class AgentPromptBuilder implements Service {
     const key = `task_prompt:${agentName}:${makeCacheKey(this.sources.projectDir, context)}`;
     return this.#cache.getOrCompute(
       key,
-      async () => {
-        const profile = await this.loadAgentProfile(agentName);
-        const prefix = await this.#prefix(agentName, profile);
-        const values = { ...builtIns(profile, this.sources.projectDir), ...variables.values };
-        const task = await this.#component(this.#taskTemplate, variables.provided, values);
-        const text = prefix.text + task.text;
-        return {
-          text,
-          prefix: prefix.text,
-          suffix: task.text,
-          prefixHash: prefix.hash,
-          tokenEstimate: prefix.tokens + countTokens(task.text),
-          prefixTokens: prefix.tokens,
-          sources: unique([...prefix.sources, task.path]),
-          tags: unique([...prefix.tags, fileTag(task.path), componentTag(task.name)]),
-        };
-      },
+      () =>
+        traced(TRACER, 'prompt.build', { 'gen_ai.agent.name': agentName }, async (span) => {
+          const profile = await this.loadAgentProfile(agentName);
+          const prefix = await this.#prefix(agentName, profile);
+          const values = { ...builtIns(profile, this.sources.projectDir), ...variables.values };
+          const task = await this.#component(this.#taskTemplate, variables.provided, values);
+          const text = prefix.text + task.text;
+          const tokenEstimate = prefix.tokens + countTokens(task.text);
+          span.set({ 'prompt.tokens': tokenEstimate, 'prompt.prefix_tokens': prefix.tokens, 'prompt.sources': prefix.sources.length + 1 });
+          return {
+            text,
+            prefix: prefix.text,
+            suffix: task.text,
+            prefixHash: prefix.hash,
+            tokenEstimate,
+            prefixTokens: prefix.tokens,
+            sources: unique([...prefix.sources, task.path]),
+            tags: unique([...prefix.tags, fileTag(task.path), componentTag(task.name)]),
+          };
+        }),
       this.#ttl.taskPrompt,
       (built) => built.tags,
     );

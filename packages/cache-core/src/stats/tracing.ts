@@ -1,4 +1,7 @@
-import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { trace, type Attributes } from '@opentelemetry/api';
+import { SpanKind, traced as tracedIn, type TracedSpan } from '@pm/service-manager/contract';
+
+export type { TracedSpan };
 
 /**
  * OpenTelemetry spans through `@opentelemetry/api`: a no-op until the application installs an
@@ -6,42 +9,12 @@ import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@op
  * conventions where they exist (`db.system.name`, `db.operation.name`, `error.type`); the cache's
  * own are under `cache.`.
  */
-const tracer = trace.getTracer('@pm/cache-core');
+const SCOPE = '@pm/cache-core';
+const tracer = trace.getTracer(SCOPE);
 
-/** What a traced function may say about its outcome. */
-export interface TracedSpan {
-  set(attributes: Attributes): void;
-  failed(error: unknown): void;
-}
-
-function wrap(span: Span): TracedSpan {
-  return {
-    set: (attributes) => span.setAttributes(attributes),
-    failed: (error) => {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-      span.setAttribute('error.type', error instanceof Error ? error.name : 'Error');
-    },
-  };
-}
-
-/** Runs `fn` inside a span named `name`; an exception is recorded and rethrown. */
-export async function traced<T>(
-  name: string,
-  attributes: Attributes,
-  fn: (span: TracedSpan) => Promise<T>,
-  kind: SpanKind = SpanKind.INTERNAL,
-): Promise<T> {
-  return tracer.startActiveSpan(name, { kind, attributes }, async (span) => {
-    const handle = wrap(span);
-    try {
-      return await fn(handle);
-    } catch (error) {
-      handle.failed(error);
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+/** Runs `fn` in a span of the cache's tracer. */
+export function traced<T>(name: string, attributes: Attributes, fn: (span: TracedSpan) => Promise<T>, kind?: SpanKind): Promise<T> {
+  return tracedIn(SCOPE, name, attributes, fn, kind);
 }
 
 /** Stores whose name is a database system the conventions know. */
