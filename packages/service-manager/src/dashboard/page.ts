@@ -10,6 +10,7 @@ export const DASHBOARD_PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>@pm dashboard</title>
+<link rel="icon" href="data:,">
 <style>
   :root { font: 14px/1.4 system-ui, sans-serif; color: #1d232a; background: #f4f6f8; }
   body { margin: 0 auto; padding: 16px 24px; max-width: 1200px; }
