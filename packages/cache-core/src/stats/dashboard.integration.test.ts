@@ -55,9 +55,9 @@ describe.runIf(enabled)('/dashboard in Chromium', () => {
     page.on('pageerror', (error) => problems.push(error.message));
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await manager?.stopAll();
+    await browser.close();
+    await server.close();
+    await manager.stopAll();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -69,7 +69,12 @@ describe.runIf(enabled)('/dashboard in Chromium', () => {
     for (let i = 0; i < 5; i++) await cache.get('task_prompt:a');
     await cache.get('agent_profile:missing');
     await page.goto(`${server.url}/dashboard`);
-    await vi.waitFor(async () => expect(await shown('hits')).toBe('5'), { timeout: 5000, interval: 50 });
+    await vi.waitFor(
+      async () => {
+        expect(await shown('hits')).toBe('5');
+      },
+      { timeout: 5000, interval: 50 },
+    );
     const text = await metrics();
     expect(Number(await shown('hits'))).toBe(total(text, 'pm_cache_hits_total'));
     expect(Number(await shown('misses'))).toBe(total(text, 'pm_cache_misses_total'));
@@ -84,18 +89,33 @@ describe.runIf(enabled)('/dashboard in Chromium', () => {
     for (let i = 0; i < 20; i++) cache.getSync('task_prompt:a');
     cache.setSync('task_prompt:b', 'y');
     await cache.invalidate('task_prompt:b');
-    await vi.waitFor(async () => expect(Number(await shown('hits'))).toBe(before + 20), { timeout: 5000, interval: 50 });
+    await vi.waitFor(
+      async () => {
+        expect(Number(await shown('hits'))).toBe(before + 20);
+      },
+      { timeout: 5000, interval: 50 },
+    );
     expect(Number(await shown('hits'))).toBe(total(await metrics(), 'pm_cache_hits_total'));
-    await vi.waitFor(async () => expect(await page.locator('.invalidations').first().textContent()).toContain('task_prompt:b'), {
-      timeout: 5000,
-    });
+    await vi.waitFor(
+      async () => {
+        expect(await page.locator('.invalidations').first().textContent()).toContain('task_prompt:b');
+      },
+      {
+        timeout: 5000,
+      },
+    );
     expect(problems).toEqual([]);
   });
 
   it('shows markup from keys as text, never as HTML', async () => {
     const hostile = '<img src=x onerror="document.title=`pwned`">';
     cache.setSync(`${hostile}:k`, 'v');
-    await vi.waitFor(async () => expect(await page.locator('.namespaces').first().textContent()).toContain(hostile), { timeout: 5000 });
+    await vi.waitFor(
+      async () => {
+        expect(await page.locator('.namespaces').first().textContent()).toContain(hostile);
+      },
+      { timeout: 5000 },
+    );
     expect(await page.locator('.namespaces img').count()).toBe(0);
     expect(await page.title()).toBe('@pm dashboard');
     await mkdir(artifacts, { recursive: true });
