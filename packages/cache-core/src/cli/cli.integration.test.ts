@@ -83,6 +83,61 @@ describe('pm-cache with a file store', () => {
     expect((await pmCache('--help')).code).toBe(0);
   }, 60_000);
 
+  it('lists keys with size and TTL as a table (escaping control characters), or as JSON', async () => {
+    const store = new FileStore({ dir: await mkdtemp(path.join(tmpdir(), 'pm-cli-keys-')) });
+    await store.set('agent:qa', { value: 'x'.repeat(2000), expiresAt: Infinity });
+    await store.set('agent:eng', { value: 'y', expiresAt: Date.now() + 3_600_000 });
+    await store.set('agent:\u001b[31mred', { value: 'z', expiresAt: Infinity });
+    await store.set('task:1', { value: 1, expiresAt: Infinity });
+    const args = ['--store', 'file', '--dir', store.dir];
+    const { code, stdout } = await pmCache('keys', 'agent:*', ...args);
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^key\s+size\s+ttl$/);
+    expect(lines.slice(2).map((l) => l.split(/\s{2,}/)[0])).toEqual(['agent:\\u001b[31mred', 'agent:eng', 'agent:qa']);
+    expect(stdout).not.toContain('\u001b');
+    expect(stdout).toMatch(/agent:eng\s+\d+ B\s+(59m\d+s|1\.0h)/);
+    expect(stdout).toMatch(/agent:qa\s+2\.\d KB\s+never expires/);
+    const json = JSON.parse((await pmCache('keys', '*', '--limit', '2', '--json', ...args)).stdout) as unknown[];
+    expect(json).toHaveLength(2);
+    expect((await pmCache('keys', 'a', 'b', ...args)).code).toBe(2);
+    expect((await pmCache('keys', '--limit', '0', ...args)).code).toBe(2);
+  }, 60_000);
+
+  it('prints stats as a table, and --watch refreshes it until interrupted (exit 0)', async () => {
+    const table = await pmCache('stats', ...file());
+    expect(table.stdout).toMatch(/^figure\s+value\n-+\s+-+\nstore\s+file\n/);
+    const child = execFile(process.execPath, ['--import', tsx, bin, 'stats', '--watch', '--interval', '200ms', ...file()]);
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await vi.waitFor(() => expect(out.match(/^figure/gm)?.length ?? 0).toBeGreaterThanOrEqual(3), { timeout: 10_000 });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out).toContain('(Ctrl-C to stop)');
+    expect(out).not.toContain('\u001b[2J'); // piped: no screen clearing
+    expect((await pmCache('stats', '--interval', '1s', ...file())).code).toBe(2);
+  }, 60_000);
+
+  it('shows warm progress redrawn in place on a terminal and as plain lines when piped', async () => {
+    const warm = path.join(inputs, 'many.jsonl');
+    await writeFile(warm, Array.from({ length: 450 }, (_, i) => JSON.stringify({ key: `w:${i}`, value: i })).join('\n'));
+    const piped = await pmCache('warm', warm, ...file());
+    expect(piped.stderr.split('\n').filter((l) => l.startsWith('warming: '))).toEqual([
+      'warming: 100/450 (22%)',
+      'warming: 200/450 (44%)',
+      'warming: 300/450 (66%)',
+      'warming: 400/450 (88%)',
+      'warming: 450/450 (100%)',
+    ]);
+    const written: string[] = [];
+    const { main } = await import('./main.js');
+    const code = await main(['warm', warm, ...file()], { out: () => undefined, err: (t) => written.push(t), tty: true });
+    expect(code).toBe(0);
+    expect(written.every((t) => t.startsWith('\u001b[2K\rwarming: '))).toBe(true);
+    expect(written.at(-1)).toBe('\u001b[2K\rwarming: 450/450 (100%)\n');
+  }, 60_000);
+
   it('answers a bad warm file with exit 4', async () => {
     const bad = path.join(inputs, 'bad.json');
     await writeFile(bad, '[{"value": 1}]');

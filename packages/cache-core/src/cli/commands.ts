@@ -88,22 +88,96 @@ function progress(io: Io, flags: Flags, total: number): (done: number) => void {
   };
 }
 
+/** Rows under a header, columns padded to their widest cell. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const formatBytes = (n: number): string =>
+  n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KB` : `${n} B`;
+
+function formatTtl(ms: number): string {
+  if (!Number.isFinite(ms)) return 'never expires';
+  const s = Math.round(ms / 1000);
+  return s >= 86_400
+    ? `${(s / 86_400).toFixed(1)}d`
+    : s >= 3600
+      ? `${(s / 3600).toFixed(1)}h`
+      : s >= 60
+        ? `${Math.floor(s / 60)}m${s % 60}s`
+        : `${s}s`;
+}
+
+/** Calls `tick` every `intervalMs` until SIGINT or SIGTERM, then resolves (the command exits 0). */
+async function everyUntilInterrupted(intervalMs: number, tick: () => Promise<void>): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => void tick().catch(stop), intervalMs);
+    function stop(): void {
+      clearInterval(timer);
+      process.off('SIGINT', stop).off('SIGTERM', stop);
+      resolve();
+    }
+    process.once('SIGINT', stop).once('SIGTERM', stop);
+  });
+}
+
 /** The commands of `pm-cache`, one small function each. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
   stats: {
-    usage: 'stats',
-    summary: 'what the store holds',
+    usage: 'stats [--watch [--interval D]]',
+    summary: 'what the store holds, as a table; --watch refreshes it (every 2s) until interrupted',
     async prepare(args, flags) {
       arity(args, 0, 'no arguments', 'stats');
+      const intervalMs = flags.interval === undefined ? 2000 : parseTtl(flags.interval, '--interval');
+      if (flags.interval !== undefined && flags.watch !== true) throw new UsageError('--interval goes with --watch');
       return async (target, io) => {
-        const stats = (await target.store.stats?.()) ?? { store: target.store.name };
+        const show = async (): Promise<void> => {
+          const stats = (await target.store.stats?.()) ?? { store: target.store.name };
+          const table = formatTable(
+            ['figure', 'value'],
+            Object.entries(stats).map(([k, v]) => [k, String(v)]),
+          );
+          // On a terminal the table is redrawn in place; piped, each refresh is a block of its own.
+          const header = flags.watch === true ? `${io.tty ? '\u001b[H\u001b[2J' : ''}${new Date().toISOString()}  (Ctrl-C to stop)\n` : '';
+          print(io, flags, header + table, stats);
+        };
+        await show();
+        if (flags.watch === true) await everyUntilInterrupted(intervalMs, show);
+        return EXIT.ok;
+      };
+    },
+  },
+  keys: {
+    usage: 'keys [pattern] [--limit N]',
+    summary: 'live keys matching a glob (default *), with size and remaining TTL; at most --limit (default 1000)',
+    async prepare(args, flags) {
+      if (args.length > 1) throw new UsageError('keys takes at most one pattern');
+      const [pattern = '*'] = args;
+      compilePattern(pattern);
+      const limit = flags.limit === undefined ? 1000 : Number(flags.limit);
+      if (!Number.isSafeInteger(limit) || limit <= 0)
+        throw new UsageError(`--limit must be a positive integer, got ${JSON.stringify(flags.limit)}`);
+      return async (target, io) => {
+        if (target.store.keys === undefined) throw new UsageError(`the ${target.store.name} store cannot list its keys`);
+        const listed = (await target.store.keys(pattern, limit)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        const human =
+          listed.length === 0
+            ? `no keys match ${JSON.stringify(pattern)}`
+            : formatTable(
+                ['key', 'size', 'ttl'],
+                listed.map((k) => [quoteKey(k.key).slice(1, -1), formatBytes(k.sizeBytes), formatTtl(k.ttlMs)]),
+              ) + (listed.length === limit ? `\n(first ${limit}; raise --limit for more)` : '');
         print(
           io,
           flags,
-          Object.entries(stats)
-            .map(([k, v]) => `${k}: ${String(v)}`)
-            .join('\n'),
-          stats,
+          human,
+          listed.map((k) => ({ ...k, ttlMs: Number.isFinite(k.ttlMs) ? k.ttlMs : null })),
         );
         return EXIT.ok;
       };

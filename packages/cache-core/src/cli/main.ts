@@ -25,6 +25,9 @@ const OPTIONS = {
   json: { type: 'boolean' },
   'json-value': { type: 'boolean' },
   yes: { type: 'boolean' },
+  watch: { type: 'boolean' },
+  interval: { type: 'string' },
+  limit: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -45,6 +48,8 @@ options:
   --key-prefix P       Redis key prefix (default pm:)
   --channel C          invalidation bus channel (default pm:invalidation)
   --json               machine-readable output
+  --watch, --interval  stats: refresh every 2s (or the interval) until Ctrl-C
+  --limit N            keys: list at most N (default 1000)
   --version, -h/--help
 
 exit codes: 0 done, 1 not found, 2 usage error, 3 store unreachable or failing, 4 bad input file`;

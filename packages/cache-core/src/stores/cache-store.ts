@@ -18,6 +18,15 @@ export interface Announcement {
   readonly payload: string;
 }
 
+/** One key as `pm-cache keys` lists it. */
+export interface KeyListing {
+  key: string;
+  /** Bytes the record takes in the store. */
+  sizeBytes: number;
+  /** Infinity for a record that never expires. */
+  ttlMs: number;
+}
+
 /** A distributed lock held on a key: renewed while work runs, released when it is done. */
 export interface StoreLease {
   /** Extends the lease to `ttlMs` from now; resolves false when it was lost (expired and taken). */
@@ -55,6 +64,8 @@ export interface CacheStore {
   health(): Promise<{ ok: boolean; latencyMs?: number; error?: string }>;
   /** Removes expired or damaged records where the store does not do it itself; resolves how many. */
   cleanup?(): Promise<number>;
+  /** Up to `limit` live keys matching an fnmatch-style glob, with their size and remaining TTL (`pm-cache keys`). */
+  keys?(pattern: string, limit: number): Promise<KeyListing[]>;
   /** Store-specific figures for `pm-cache stats`. */
   stats?(): Promise<Record<string, number | string>>;
   /** Records that did not decode (a miss each, never an error). */

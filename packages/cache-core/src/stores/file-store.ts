@@ -4,7 +4,7 @@ import { access, chmod, lstat, mkdir, open, readdir, realpath, rename, rmdir, st
 import path from 'node:path';
 import { CacheStoreError, quoteKey } from '../errors.js';
 import { compilePattern } from '../invalidation/pattern.js';
-import type { CacheStore, StoredEntry } from './cache-store.js';
+import type { CacheStore, KeyListing, StoredEntry } from './cache-store.js';
 import { encodeEntry, FORMAT_VERSION, type CodecOptions } from './codec.js';
 import {
   CHECKSUM_BYTES,
@@ -255,6 +255,22 @@ export class FileStore implements CacheStore {
     } catch (error) {
       return { ok: false, error: (error as Error).message };
     }
+  }
+
+  async keys(pattern: string, limit: number): Promise<KeyListing[]> {
+    const matcher = compilePattern(pattern);
+    const { records } = await this.#scan();
+    const now = Date.now();
+    const listed: KeyListing[] = [];
+    for (const file of records) {
+      if (listed.length >= limit) break;
+      const record = await readRecord(file);
+      const key = record === undefined ? undefined : readKey(record);
+      if (record === undefined || key === undefined || !matcher.matches(key)) continue;
+      const parsed = parseRecord(record, key);
+      if (parsed.kind === 'entry' && parsed.entry.expiresAt > now) listed.push({ key, sizeBytes: record.length, ttlMs: parsed.entry.expiresAt - now });
+    }
+    return listed;
   }
 
   async stats(): Promise<Record<string, number | string>> {

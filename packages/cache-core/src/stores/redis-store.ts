@@ -3,7 +3,7 @@ import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
 import { CacheStoreError, quoteKey } from '../errors.js';
 import { compilePattern } from '../invalidation/pattern.js';
-import type { Announcement, CacheStore, StoredEntry, StoreLease } from './cache-store.js';
+import type { Announcement, CacheStore, KeyListing, StoredEntry, StoreLease } from './cache-store.js';
 import { decodeEntry, encodeEntry, FORMAT_VERSION, type CodecOptions } from './codec.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 
@@ -167,24 +167,46 @@ export class RedisStore implements CacheStore {
   }
 
   async invalidate(pattern: string): Promise<number> {
-    const matcher = compilePattern(pattern);
-    // SCAN narrows by the pattern's literal prefix; the cache's own matcher decides, so Redis's
-    // glob dialect never changes what matches.
-    const match = `${(this.keyPrefix + matcher.prefix).replace(REDIS_GLOB, '\\$&')}*`;
     let removed = 0;
+    for await (const keys of this.#scanMatching(pattern)) removed += await this.#unlink(keys);
+    return removed;
+  }
+
+  async keys(pattern: string, limit: number): Promise<KeyListing[]> {
+    const listed: KeyListing[] = [];
+    for await (const keys of this.#scanMatching(pattern)) {
+      const facts = await Promise.all(
+        keys.map(async (redisKey) => {
+          const [sizeBytes, ttl] = await this.#run('read from', () => Promise.all([this.client.strlen(redisKey), this.client.pttl(redisKey)]));
+          return { key: redisKey.slice(this.keyPrefix.length), sizeBytes, ttlMs: ttl === -1 ? Infinity : ttl };
+        }),
+      );
+      // -2: gone between SCAN and PTTL.
+      listed.push(...facts.filter((fact) => fact.ttlMs !== -2));
+      if (listed.length >= limit) return listed.slice(0, limit);
+    }
+    return listed;
+  }
+
+  /**
+   * The data keys matching `pattern`, a batch at a time, from every master. SCAN narrows by the
+   * pattern's literal prefix; the cache's own matcher decides, so Redis's glob dialect never
+   * changes what matches.
+   */
+  async *#scanMatching(pattern: string): AsyncGenerator<string[]> {
+    const matcher = compilePattern(pattern);
+    const match = `${(this.keyPrefix + matcher.prefix).replace(REDIS_GLOB, '\\$&')}*`;
     for (const node of this.connection.masters()) {
       let cursor = '0';
       do {
         const [next, batch] = await this.#run('scan', () => node.scanBuffer(cursor, 'MATCH', match, 'COUNT', 1000));
         cursor = next.toString();
-        const keys = batch
+        yield batch
           .filter((raw) => !this.#isMeta(raw))
           .map((raw) => raw.toString('utf8'))
           .filter((k) => k.startsWith(this.keyPrefix) && matcher.matches(k.slice(this.keyPrefix.length)));
-        removed += await this.#unlink(keys);
       } while (cursor !== '0');
     }
-    return removed;
   }
 
   /** Removes every record and tag set of this prefix (locks expire on their own). */

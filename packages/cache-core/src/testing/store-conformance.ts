@@ -121,6 +121,24 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       expect(left.filter(Boolean)).toEqual(['v:10', 'w:b']);
     });
 
+    it('lists live keys matching a pattern with their size and remaining TTL, up to a limit', async () => {
+      await fresh();
+      if (store.keys === undefined) return;
+      await store.set('agent:qa', forever('x'.repeat(1000)));
+      await store.set('agent:eng', { value: 'y', expiresAt: Date.now() + 60_000 });
+      await store.set('agent:gone', { value: 'z', expiresAt: Date.now() + 30 });
+      await store.set('task:1', forever(1));
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const listed = (await store.keys('agent:*', 10)).sort((a, b) => a.key.localeCompare(b.key));
+      expect(listed.map((k) => k.key)).toEqual(['agent:eng', 'agent:qa']);
+      expect(listed[0]!.ttlMs).toBeGreaterThan(50_000);
+      expect(listed[0]!.ttlMs).toBeLessThanOrEqual(60_000);
+      expect(listed[1]!.ttlMs).toBe(Infinity);
+      expect(listed[1]!.sizeBytes).toBeGreaterThan(listed[0]!.sizeBytes);
+      expect(await store.keys('*', 2)).toHaveLength(2);
+      expect(await store.keys('none:*', 10)).toEqual([]);
+    });
+
     it('treats hostile keys as plain data: "../", NUL, 10 KB', async () => {
       await fresh();
       const hostile = ['../../etc/passwd', 'a\u0000b', 'x'.repeat(10_240), 'ns:with/slashes/../..', '字:🙂'];
