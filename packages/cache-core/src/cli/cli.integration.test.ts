@@ -110,7 +110,12 @@ describe('pm-cache with a file store', () => {
     const child = execFile(process.execPath, ['--import', tsx, bin, 'stats', '--watch', '--interval', '200ms', ...file()]);
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    await vi.waitFor(() => expect(out.match(/^figure/gm)?.length ?? 0).toBeGreaterThanOrEqual(3), { timeout: 10_000 });
+    await vi.waitFor(
+      () => {
+        expect(out.match(/^figure/gm)?.length ?? 0).toBeGreaterThanOrEqual(3);
+      },
+      { timeout: 10_000 },
+    );
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     child.kill('SIGINT');
     expect(await exited).toBe(0);

@@ -268,7 +268,8 @@ export class FileStore implements CacheStore {
       const key = record === undefined ? undefined : readKey(record);
       if (record === undefined || key === undefined || !matcher.matches(key)) continue;
       const parsed = parseRecord(record, key);
-      if (parsed.kind === 'entry' && parsed.entry.expiresAt > now) listed.push({ key, sizeBytes: record.length, ttlMs: parsed.entry.expiresAt - now });
+      if (parsed.kind === 'entry' && parsed.entry.expiresAt > now)
+        listed.push({ key, sizeBytes: record.length, ttlMs: parsed.entry.expiresAt - now });
     }
     return listed;
   }

@@ -177,7 +177,9 @@ export class RedisStore implements CacheStore {
     for await (const keys of this.#scanMatching(pattern)) {
       const facts = await Promise.all(
         keys.map(async (redisKey) => {
-          const [sizeBytes, ttl] = await this.#run('read from', () => Promise.all([this.client.strlen(redisKey), this.client.pttl(redisKey)]));
+          const [sizeBytes, ttl] = await this.#run('read from', () =>
+            Promise.all([this.client.strlen(redisKey), this.client.pttl(redisKey)]),
+          );
           return { key: redisKey.slice(this.keyPrefix.length), sizeBytes, ttlMs: ttl === -1 ? Infinity : ttl };
         }),
       );
