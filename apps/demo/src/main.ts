@@ -14,6 +14,7 @@ import { ServiceManager } from '@pm/service-manager';
 import { parseOptions, USAGE, type DemoOptions } from './options.js';
 import { measure, measureDelegation, operations } from './phases.js';
 import { printReport } from './report.js';
+import { serveUntilStopped, steadyWorkload } from './serve.js';
 import { runAsWorker, runWorkers } from './workers.js';
 import { AGENTS, cyclic, makeTasks } from './workload.js';
 
@@ -40,7 +41,12 @@ async function main(): Promise<void> {
 
   // The composition root: every part is a service, wired by DI, started in dependency order.
   const serviceManager = new ServiceManager();
-  registerCacheService(serviceManager, { ...resolveCacheConfig(), maxEntries: 5000, ...(await tiers(options)) });
+  registerCacheService(
+    serviceManager,
+    { ...resolveCacheConfig(), maxEntries: 5000, ...(await tiers(options)) },
+    // Serving, the dashboard's health column should follow an outage within seconds.
+    options.serve ? { healthCheckInterval: '2s' } : {},
+  );
   registerPromptBuilder(serviceManager, {
     projectDir,
     userDir: homedir(),
@@ -68,10 +74,22 @@ async function main(): Promise<void> {
     const newTasks = agents.flatMap((agentType, i) => [{ agentType, ...cyclic(fresh, i) }]);
     const metrics = await measure(cache, ops, requests, newTasks, options.requests);
     // Now that every prompt is in the shared store, other processes should build none of them.
-    const workers = options.workers > 1 ? await runWorkers(options) : [];
-    const delegated = Array.from({ length: options.delegations }, (_, i) => cyclic(requests, i * 7));
-    const delegation = await measureDelegation(cache, orchestrator, delegated);
-    printReport({ options, agents, startup, ops, delegation, metrics, workers, health: await serviceManager.health() });
+    const workers = options.workers > 1 ? await runWorkers(options) : undefined;
+    try {
+      const delegated = Array.from({ length: options.delegations }, (_, i) => cyclic(requests, i * 7));
+      const delegation = await measureDelegation(cache, orchestrator, delegated);
+      const health = await serviceManager.health();
+      printReport({ options, agents, startup, ops, delegation, metrics, workers: workers?.reports ?? [], health });
+      if (options.serve)
+        await serveUntilStopped(
+          serviceManager,
+          options.port,
+          (signal) => steadyWorkload(orchestrator, cache, requests, 7, signal),
+          workers?.pids ?? [],
+        );
+    } finally {
+      await workers?.stop();
+    }
   } finally {
     await serviceManager.stopAll();
   }

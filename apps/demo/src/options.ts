@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 
 export const USAGE = `usage: pnpm demo [--contexts N] [--requests N] [--delegations N] [--agents DIR]
                  [--store memory|file|redis] [--redis-url URL] [--dir DIR] [--workers N] [--json]
+                 [--serve [--port N]]
 
   --contexts N     task contexts per agent (default 50)
   --requests N     requests in the warm phase (default 3000)
@@ -13,7 +14,10 @@ export const USAGE = `usage: pnpm demo [--contexts N] [--requests N] [--delegati
   --redis-url URL  with --store redis (default redis://127.0.0.1:6379, or PM_REDIS_URL)
   --dir DIR        with --store file (default .cache/prompts in the demo directory)
   --workers N      also run N-1 more processes sharing the cache (needs --store file or redis)
-  --json           print one JSON summary object as the last line`;
+  --json           print one JSON summary object as the last line
+  --serve          keep running afterwards (the workers too), with /dashboard, /metrics and the
+                   probes on 127.0.0.1; prints the dashboard's URL; Ctrl-C stops
+  --port N         with --serve (default: a free port)`;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -38,6 +42,8 @@ export function parseOptions(argv: readonly string[]) {
       workers: { type: 'string' },
       worker: { type: 'string' },
       json: { type: 'boolean', default: false },
+      serve: { type: 'boolean', default: false },
+      port: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -58,6 +64,8 @@ export function parseOptions(argv: readonly string[]) {
     workers,
     worker: values.worker,
     json: values.json,
+    serve: values.serve,
+    port: values.port === undefined ? 0 : positiveInt('port', values.port, 0),
   };
 }
 
@@ -79,5 +87,6 @@ export function workerArgs(options: DemoOptions, index: number): string[] {
     '--dir',
     options.dir,
     ...(options.agentsDir === undefined ? [] : ['--agents', options.agentsDir]),
+    ...(options.serve ? ['--serve'] : []),
   ];
 }
