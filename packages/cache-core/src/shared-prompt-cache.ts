@@ -66,26 +66,14 @@ export class SharedPromptCache {
 
   constructor(options: SharedPromptCacheOptions = {}) {
     this.#options = resolveOptions(options);
-    const { logger, l2, bus, tierTimeoutMs } = this.#options;
+    const { logger } = this.#options;
     this.#log = logger;
     this.#stats = new CacheStats(this.#options.enableMetrics);
     this.#l1 = new L1Cache(this.#options, this.#stats);
     this.#subscriptions = new Subscriptions(logger, this.#stats);
     this.#invalidator = new Invalidator(this.#l1, this.#inFlight, this.#stats, this.#subscriptions, logger);
-    if (l2 !== undefined || bus !== undefined) {
-      const tiers = new SharedTiers({
-        l2,
-        bus,
-        timeoutMs: tierTimeoutMs,
-        log: logger,
-        observe: (operation, seconds) => {
-          this.#stats.observe('l2', operation, seconds);
-        },
-      });
-      tiers.listen(this.#invalidator);
-      this.#tiers = tiers;
-      if (l2 !== undefined) this.#readThrough = new ReadThrough(this.#l1, tiers, this.#inFlight, this.#stats, logger);
-    }
+    this.#tiers = SharedTiers.forCache(this.#options, this.#stats, this.#invalidator);
+    if (this.#tiers?.l2 !== undefined) this.#readThrough = new ReadThrough(this.#l1, this.#tiers, this.#inFlight, this.#stats, logger);
     this.#writes = new WriteThrough(this.#options, this.#l1, this.#stats, this.#tiers);
     this.#flights = new SingleFlight({
       l1: this.#l1,

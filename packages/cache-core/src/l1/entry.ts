@@ -1,4 +1,6 @@
+import { CacheEntryTooLargeError, CacheSerializationError } from '../errors.js';
 import type { StoredEntry } from '../stores/cache-store.js';
+import { ENTRY_OVERHEAD_BYTES, measureValue } from './size.js';
 
 /** What a read yields: the value and what `getPrompt` needs. */
 export interface ReadEntry {
@@ -69,4 +71,42 @@ export class PreparedWrite {
       ...(tags === undefined ? {} : { tags: [...tags] }),
     };
   }
+}
+
+/**
+ * Validates and measures a write made at `now`: the metadata's shape, the value (see
+ * `measureValue`), the size against `maxEntryBytes`; annotates the value only when it has
+ * metadata, tags, a version, a grace window or the prompt flag.
+ * @throws CacheSerializationError, CacheEntryTooLargeError
+ */
+export function prepareWrite(
+  key: string,
+  value: unknown,
+  ttlMs: number,
+  graceMs: number,
+  metadata: Record<string, unknown> | undefined,
+  isPrompt: boolean,
+  tags: readonly string[] | undefined,
+  version: string | undefined,
+  roundTrip: boolean,
+  now: number,
+  maxEntryBytes: number,
+): PreparedWrite {
+  const meta: unknown = metadata;
+  if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) {
+    throw new CacheSerializationError(key, 'metadata must be a plain object');
+  }
+  // The key as V8 holds it (one byte a character for Latin-1, which keys nearly always are).
+  const size =
+    measureValue(key, value, roundTrip) +
+    (metadata === undefined ? 0 : measureValue(key, metadata, roundTrip)) +
+    key.length +
+    ENTRY_OVERHEAD_BYTES;
+  if (size > maxEntryBytes) throw new CacheEntryTooLargeError(key, size, maxEntryBytes);
+  const expiresAt = now + ttlMs;
+  const stored =
+    metadata === undefined && !isPrompt && tags === undefined && version === undefined && graceMs === 0
+      ? value
+      : new Annotated(value, metadata, isPrompt, tags, version, graceMs === 0 ? 0 : expiresAt + graceMs);
+  return new PreparedWrite(key, value, size, now, expiresAt, stored);
 }

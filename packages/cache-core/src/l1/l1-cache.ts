@@ -1,14 +1,13 @@
 import { LRUCache } from 'lru-cache';
-import { CacheConfigError, CacheEntryTooLargeError, CacheSerializationError } from '../errors.js';
+import { CacheConfigError } from '../errors.js';
 import type { KeyPattern } from '../invalidation/pattern.js';
 import { TagIndex } from '../invalidation/tag-index.js';
 import type { CacheStats } from '../stats/counters.js';
 import { L1_SAMPLE_EVERY } from '../stats/latency.js';
 import type { CacheInfo, EvictionPolicyName, MemoryPressureResult, MemoryPressureSeverity } from '../types.js';
 import { CoarseClock } from './coarse-clock.js';
-import { Annotated, BareEntry, PreparedWrite, type ReadEntry } from './entry.js';
+import { Annotated, BareEntry, prepareWrite, type PreparedWrite, type ReadEntry } from './entry.js';
 import { EntryTable } from './entry-table.js';
-import { ENTRY_OVERHEAD_BYTES, measureValue } from './size.js';
 import { TinyLfu } from './tinylfu.js';
 
 export interface L1Limits {
@@ -117,26 +116,10 @@ export class L1Cache {
     version: string | undefined,
     roundTrip: boolean,
   ): PreparedWrite {
-    const meta: unknown = metadata;
-    if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) {
-      throw new CacheSerializationError(key, 'metadata must be a plain object');
-    }
-    // The key as V8 holds it (one byte a character for Latin-1, which keys nearly always are).
-    const size =
-      measureValue(key, value, roundTrip) +
-      (metadata === undefined ? 0 : measureValue(key, metadata, roundTrip)) +
-      key.length +
-      ENTRY_OVERHEAD_BYTES;
-    if (size > this.#maxEntryBytes) throw new CacheEntryTooLargeError(key, size, this.#maxEntryBytes);
     // The coarse clock, as reads use: an entry written inside one long synchronous task is dated
     // when the task began, so it may expire that much early (lru-cache's TTLs behave the same).
     const now = this.#clock.now();
-    const expiresAt = now + ttlMs;
-    const stored =
-      metadata === undefined && !isPrompt && tags === undefined && version === undefined && graceMs === 0
-        ? value
-        : new Annotated(value, metadata, isPrompt, tags, version, graceMs === 0 ? 0 : expiresAt + graceMs);
-    return new PreparedWrite(key, value, size, now, expiresAt, stored);
+    return prepareWrite(key, value, ttlMs, graceMs, metadata, isPrompt, tags, version, roundTrip, now, this.#maxEntryBytes);
   }
 
   commit(write: PreparedWrite): void {

@@ -73,6 +73,13 @@ export class CacheStats {
     if (this.enabled) this.latency.observe(tier, operation, seconds);
   }
 
+  /** `observe` for one tier, as a function to hand to that tier. */
+  observer(tier: LatencyTier): (operation: LatencyOperation, seconds: number) => void {
+    return (operation, seconds) => {
+      this.observe(tier, operation, seconds);
+    };
+  }
+
   /** A throwing invalidation callback is counted even with metrics off: it is an error, not a statistic. */
   callbackFailed(): void {
     this.counters.callbackErrors++;

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@pm/service-manager/contract';
+import type { ResolvedCacheOptions } from '../config.js';
+import type { CacheStats } from '../stats/counters.js';
 import type { InvalidationBus, InvalidationMessage } from '../bus/invalidation-bus.js';
-import { compilePattern } from '../invalidation/pattern.js';
 import type { CacheStore, StoredEntry, StoreLease } from '../stores/cache-store.js';
 import { BusTier, type BusMetrics } from './bus-tier.js';
+import { LockWaits, type LockWaitMetrics } from './lock-waits.js';
 import { ReplayQueue, type Removal } from './replay-queue.js';
 import { StoreTier, type TierMetrics, type TierResult } from './store-tier.js';
 
@@ -33,6 +35,8 @@ export interface SharedWrite {
 }
 
 /** The replay figures of `getMetrics().l2.replay`. */
+export type { LockWaitMetrics };
+
 export interface ReplayMetrics {
   /** Removals waiting for L2 or the bus to come back. */
   pending: number;
@@ -40,13 +44,6 @@ export interface ReplayMetrics {
   replayed: number;
   /** Removals dropped: collapsed into a `clear` when the queue overflowed, or refused for good. */
   dropped: number;
-}
-
-/** Waits of getOrCompute on another process's distributed lock. */
-export interface LockWaitMetrics {
-  waits: number;
-  /** Total time spent waiting, in milliseconds. */
-  waitMs: number;
 }
 
 /** What became of shared writes: stored in L2 (and announced), or not. */
@@ -95,10 +92,16 @@ export class SharedTiers {
   #listener: RemoteListener | undefined;
   #draining: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
-  /** Processes waiting on another's lock, woken by a message about their key. */
-  readonly #waiters = new Map<string, Set<() => void>>();
-  /** Waits on another process's lock, and the time they took. */
-  readonly #lockWaits: LockWaitMetrics = { waits: 0, waitMs: 0 };
+  readonly #lockWaits = new LockWaits();
+
+  /** The tiers of a cache with these options (none without an L2 or a bus), listened to by `listener`. */
+  static forCache(options: ResolvedCacheOptions, stats: CacheStats, listener: RemoteListener): SharedTiers | undefined {
+    const { l2, bus, tierTimeoutMs, logger } = options;
+    if (l2 === undefined && bus === undefined) return undefined;
+    const tiers = new SharedTiers({ l2, bus, timeoutMs: tierTimeoutMs, log: logger, observe: stats.observer('l2') });
+    tiers.listen(listener);
+    return tiers;
+  }
 
   constructor(options: SharedTiersOptions) {
     this.#log = options.log;
@@ -119,7 +122,7 @@ export class SharedTiers {
     options.bus?.subscribe({
       onMessage: (message) => {
         this.bus?.received(message);
-        this.#wake(message);
+        this.#lockWaits.wake(message);
         this.#listener?.onMessage(message);
       },
       onReconnect: () => {
@@ -271,22 +274,7 @@ export class SharedTiers {
 
   /** Resolves when a message about `key` arrives (a value, a removal, an unlock), or after `timeoutMs`. */
   waitForChange(key: string, timeoutMs: number): Promise<void> {
-    const start = performance.now();
-    this.#lockWaits.waits++;
-    return new Promise((resolve) => {
-      let waiters = this.#waiters.get(key);
-      if (waiters === undefined) this.#waiters.set(key, (waiters = new Set()));
-      const done = (): void => {
-        clearTimeout(timer);
-        waiters.delete(done);
-        if (waiters.size === 0 && this.#waiters.get(key) === waiters) this.#waiters.delete(key);
-        this.#lockWaits.waitMs += performance.now() - start;
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      timer.unref();
-      waiters.add(done);
-    });
+    return this.#lockWaits.wait(key, timeoutMs);
   }
 
   /** Health of each configured tier, with the reason when it is not healthy. */
@@ -310,7 +298,7 @@ export class SharedTiers {
   }
 
   l2Metrics(): (TierMetrics & { replay: ReplayMetrics; locks: LockWaitMetrics }) | undefined {
-    return this.l2 === undefined ? undefined : { ...this.l2.metrics(), replay: this.replayMetrics(), locks: { ...this.#lockWaits } };
+    return this.l2 === undefined ? undefined : { ...this.l2.metrics(), replay: this.replayMetrics(), locks: this.#lockWaits.metrics() };
   }
 
   busMetrics(): BusMetrics | undefined {
@@ -404,14 +392,5 @@ export class SharedTiers {
     }
     clearInterval(this.#retryTimer);
     this.#retryTimer = undefined;
-  }
-
-  #wake(message: InvalidationMessage): void {
-    if (this.#waiters.size === 0) return;
-    let keys: Iterable<string>;
-    if (message.type === 'set' || message.type === 'delete' || message.type === 'unlock') keys = message.keys;
-    else if (message.type === 'invalidate') keys = [...this.#waiters.keys()].filter((key) => compilePattern(message.pattern).matches(key));
-    else keys = [...this.#waiters.keys()];
-    for (const key of keys) for (const wake of [...(this.#waiters.get(key) ?? [])]) wake();
   }
 }
