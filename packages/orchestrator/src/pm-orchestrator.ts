@@ -136,7 +136,14 @@ export class PMOrchestrator implements Service {
       async (span) => {
         const prompt = await this.generateAgentPrompt(request);
         const run = await this.#pool.run(
-          { agentType: request.agentType, prompt: prompt.text, taskDescription: request.taskDescription },
+          {
+            agentType: request.agentType,
+            prompt: prompt.text,
+            prefix: prompt.prefix,
+            suffix: prompt.suffix,
+            prefixHash: prompt.prefixHash,
+            taskDescription: request.taskDescription,
+          },
           requestedAt,
           this.#timeoutMs,
         );

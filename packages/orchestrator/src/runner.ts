@@ -3,6 +3,12 @@ export interface AgentRunInput {
   agentType: string;
   /** The full delegation prompt (stable prefix + task suffix). */
   prompt: string;
+  /** The stable part of `prompt` (the agent's profile and components): what a provider caches. */
+  prefix?: string;
+  /** The task part of `prompt`, after the prefix. */
+  suffix?: string;
+  /** sha256 (hex) of `prefix`: an OpenAI `prompt_cache_key`. */
+  prefixHash?: string;
   taskDescription: string;
 }
 
