@@ -15,6 +15,15 @@ async function demo(...args: string[]) {
   return run(process.execPath, ['--import', tsx, main, ...args], { encoding: 'utf8', timeout: 60_000 });
 }
 
+interface LlmSummary {
+  delegations: number;
+  tokensPerDelegation: number;
+  cacheableShare: number;
+  projectedInputCostReduction: number;
+  prices: Record<string, unknown>;
+  responseCache: { requests: number; distinct: number; modelCalls: number; hitRate: number };
+}
+
 describe('the demo, end to end', () => {
   it('builds and delegates prompts cold and warm through the services and prints a JSON summary last', async () => {
     const { stdout } = await demo('--contexts', '2', '--requests', '40', '--delegations', '2', '--json');
@@ -25,8 +34,21 @@ describe('the demo, end to end', () => {
       warmMs: number;
       delegation: { coldMs: number; warmMs: number };
       health: string;
+      llm: LlmSummary;
     };
     expect(summary).toMatchObject({ hitRate: 1, health: 'healthy' });
+    // The demo's agents carry a project brief in their prefix: long enough for Sonnet's 1024-token minimum.
+    expect(summary.llm.delegations).toBe(40);
+    expect(summary.llm.tokensPerDelegation).toBeGreaterThan(1024);
+    expect(summary.llm.cacheableShare).toBeGreaterThan(0.8);
+    expect(summary.llm.projectedInputCostReduction).toBeGreaterThan(0.5);
+    expect(summary.llm.prices).toMatchObject({ model: 'claude-sonnet-4-5', input: 3, cacheWrite: 3.75, cacheRead: 0.3 });
+    // Each distinct prompt goes to the model once; the repeats are answered by the response cache.
+    const { requests, distinct, modelCalls } = summary.llm.responseCache;
+    expect(requests).toBe(40);
+    expect(distinct).toBeGreaterThan(1);
+    expect(distinct).toBeLessThan(40);
+    expect(modelCalls).toBe(distinct);
     expect(summary.coldMs).toBeGreaterThan(summary.warmMs);
     expect(summary.improvementPercent).toBeGreaterThan(0);
     expect(summary.delegation.coldMs).toBeGreaterThan(0);
@@ -104,8 +126,12 @@ describe('the demo, end to end', () => {
       warmMs: number;
       newTaskMs: number;
       health: string;
+      llm: LlmSummary;
     };
     expect(summary).toMatchObject({ agents: 4, health: 'healthy' });
+    // These published agents are short: their prefixes stay under the minimum, paid in full.
+    expect(summary.llm.tokensPerDelegation).toBeLessThan(1024);
+    expect(summary.llm).toMatchObject({ cacheableShare: 0, projectedInputCostReduction: 0 });
     expect(summary.newTaskMs).toBeGreaterThan(0);
     expect(summary.newTaskMs).toBeLessThan(summary.coldMs);
     expect(stdout).toContain(`4 agents × 2 task contexts`);

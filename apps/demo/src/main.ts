@@ -13,6 +13,7 @@ import { AgentPromptBuilder, registerPromptBuilder } from '@pm/prompt-builder';
 import { ServiceManager } from '@pm/service-manager';
 import { parseOptions, USAGE, type DemoOptions } from './options.js';
 import { measure, measureDelegation, operations } from './phases.js';
+import { llmFigures } from './llm.js';
 import { printReport } from './report.js';
 import { serveUntilStopped, steadyWorkload } from './serve.js';
 import { runAsWorker, runWorkers } from './workers.js';
@@ -79,7 +80,8 @@ async function main(): Promise<void> {
       const delegated = Array.from({ length: options.delegations }, (_, i) => cyclic(requests, i * 7));
       const delegation = await measureDelegation(cache, orchestrator, delegated);
       const health = await serviceManager.health();
-      printReport({ options, agents, startup, ops, delegation, metrics, workers: workers?.reports ?? [], health });
+      const llm = await llmFigures(cache, orchestrator, requests, Math.min(options.requests, 1000));
+      printReport({ options, agents, startup, ops, delegation, metrics, workers: workers?.reports ?? [], health, llm });
       if (options.serve)
         await serveUntilStopped(
           serviceManager,

@@ -2,6 +2,7 @@ import type { CacheMetrics } from '@pm/cache-core';
 import type { StartReport, SystemHealth } from '@pm/service-manager';
 import type { DemoOptions } from './options.js';
 import { improvement, type Operation, type Phase } from './phases.js';
+import type { LlmFigures } from './llm.js';
 import type { WorkerReport } from './workers.js';
 import { percentile } from './workload.js';
 
@@ -14,13 +15,14 @@ export interface DemoResults {
   metrics: CacheMetrics;
   workers: WorkerReport[];
   health: SystemHealth;
+  llm: LlmFigures;
 }
 
 const fmt = (ms: number) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`);
 const p50 = (samples: number[]) => percentile(samples, 50);
 
 /** Prints the tables, and with --json one summary object as the last line. */
-export function printReport({ options, agents, startup, ops, delegation, metrics, workers, health }: DemoResults): void {
+export function printReport({ options, agents, startup, ops, delegation, metrics, workers, health, llm }: DemoResults): void {
   const rows: Record<string, Record<string, string>> = {};
   for (const { name, phase } of [...ops, { name: 'delegation: prompt ready in child', phase: delegation }]) {
     rows[name] = {
@@ -67,6 +69,30 @@ export function printReport({ options, agents, startup, ops, delegation, metrics
       health: health.status,
     },
   });
+  const { projection, responses } = llm;
+  const usd = (dollars: number) => `$${dollars.toFixed(4)}`;
+  const perMTok = (dollars: number) => `$${Number(dollars.toFixed(4))}`;
+  console.log(
+    `\nLLM, over ${projection.calls} delegations (${projection.model}: input ${perMTok(projection.prices.input)}/MTok, cache write ${perMTok(projection.prices.cacheWrite)}, read ${perMTok(projection.prices.cacheRead)}; ${projection.prices.source}):`,
+  );
+  console.table({
+    'provider prompt caching (projection, not a bill)': {
+      'tokens per delegation': Math.round(llm.tokensPerDelegation),
+      'in the cacheable prefix': `${(projection.cacheableShare * 100).toFixed(1)}%`,
+      'input cost without caching': usd(projection.uncachedCost),
+      'with the prefix cached': usd(projection.cachedCost),
+      'input cost reduction': `${(projection.reduction * 100).toFixed(1)}%`,
+    },
+  });
+  console.table({
+    'response cache (AI SDK middleware, stand-in model)': {
+      requests: responses.requests,
+      'distinct prompts': responses.distinct,
+      'model calls': responses.modelCalls,
+      'calls saved': responses.requests - responses.modelCalls,
+      'hit rate': `${(responses.hitRate * 100).toFixed(1)}%`,
+    },
+  });
   if (!options.json) return;
   const taskPrompt = ops.find((op) => op.name === 'task prompt build')?.phase ?? delegation;
   console.log(
@@ -87,6 +113,14 @@ export function printReport({ options, agents, startup, ops, delegation, metrics
       store: options.store,
       workers,
       health: health.status,
+      llm: {
+        delegations: projection.calls,
+        tokensPerDelegation: llm.tokensPerDelegation,
+        cacheableShare: projection.cacheableShare,
+        projectedInputCostReduction: projection.reduction,
+        prices: { model: projection.model, ...projection.prices },
+        responseCache: responses,
+      },
     }),
   );
 }

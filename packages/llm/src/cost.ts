@@ -31,8 +31,9 @@ export function projectAnthropicCaching(calls: readonly PromptParts[], model = '
   const price = ANTHROPIC_PRICES[model];
   if (price === undefined)
     throw new LlmError('E_LLM_CONFIG', `no published price for ${model}; known: ${Object.keys(ANTHROPIC_PRICES).join(', ')}`);
-  const cacheWrite = price.input * ANTHROPIC_CACHING.writeMultiplier5m;
-  const cacheRead = price.input * ANTHROPIC_CACHING.readMultiplier;
+  // Rounded to a millionth of a dollar: 3 × 0.1 is 0.30000000000000004 in binary floating point.
+  const cacheWrite = roundPrice(price.input * ANTHROPIC_CACHING.writeMultiplier5m);
+  const cacheRead = roundPrice(price.input * ANTHROPIC_CACHING.readMultiplier);
   const minimum = anthropicMinCacheableTokens(model);
   const written = new Set<string>();
   let inputTokens = 0;
@@ -64,4 +65,8 @@ export function projectAnthropicCaching(calls: readonly PromptParts[], model = '
     reduction: uncached === 0 ? 0 : 1 - cached / uncached,
     prices: { input: price.input, cacheWrite, cacheRead, source: ANTHROPIC_CACHING.source },
   };
+}
+
+function roundPrice(dollarsPerMTok: number): number {
+  return Math.round(dollarsPerMTok * 1e6) / 1e6;
 }

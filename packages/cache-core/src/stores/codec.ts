@@ -5,6 +5,13 @@ import type { StoredEntry } from './cache-store.js';
 
 /** Bumped when the layout changes; readers refuse versions they do not know. 2: UTF-16 text. */
 export const FORMAT_VERSION = 2;
+/** Format 1 is format 2 without UTF-16 text: records of the previous release stay readable through an upgrade. */
+const OLDEST_READABLE_FORMAT = 1;
+
+/** Whether this build reads records whose first byte is `version` (another release's are left alone). */
+export function readsFormat(version: number | undefined): boolean {
+  return version !== undefined && version >= OLDEST_READABLE_FORMAT && version <= FORMAT_VERSION;
+}
 const FLAG_DEFLATE = 0b1;
 
 /**
@@ -104,8 +111,10 @@ export function encodeEntry(entry: StoredEntry, options: CodecOptions = {}): Buf
 /** The inverse of {@link encodeEntry}; a record it cannot read throws {@link CacheStoreError}. */
 export function decodeEntry(record: Buffer): StoredEntry {
   if (record.length < 3) throw new CacheStoreError('record too short');
-  if (record[0] !== FORMAT_VERSION)
-    throw new CacheStoreError(`record format version ${String(record[0])} is not supported (this build reads ${FORMAT_VERSION})`);
+  if (!readsFormat(record[0]))
+    throw new CacheStoreError(
+      `record format version ${String(record[0])} is not supported (this build reads ${OLDEST_READABLE_FORMAT} to ${FORMAT_VERSION})`,
+    );
   let payload = record.subarray(2);
   if (((record[1] ?? 0) & FLAG_DEFLATE) !== 0) payload = inflateRawSync(payload);
   const raw = packr.unpack(payload) as { v: unknown; e: number; m?: Record<string, unknown> | null; p?: number; w?: string; t?: unknown };

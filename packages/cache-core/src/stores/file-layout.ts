@@ -8,7 +8,7 @@ import { lstat, open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { CacheStoreError } from '../errors.js';
 import type { StoredEntry } from './cache-store.js';
-import { decodeEntry, FORMAT_VERSION } from './codec.js';
+import { decodeEntry, readsFormat } from './codec.js';
 
 /**
  * Record layout: `PMF1` | key length (u32) | key (UTF-8) | encoded entry | sha256 of all before.
@@ -65,7 +65,7 @@ export function parseRecord(record: Buffer, key: string): Parsed {
   if (!sha256(body).equals(record.subarray(record.length - CHECKSUM_BYTES))) return { kind: 'corrupt' };
   if (readKey(record) !== key) return { kind: 'corrupt' };
   const encoded = body.subarray(HEADER_BYTES + body.readUInt32BE(MAGIC.length));
-  if (encoded[0] !== FORMAT_VERSION) return { kind: 'other-version' };
+  if (!readsFormat(encoded[0])) return { kind: 'other-version' };
   try {
     return { kind: 'entry', entry: decodeEntry(encoded) };
   } catch {

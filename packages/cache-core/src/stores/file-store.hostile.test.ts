@@ -229,4 +229,21 @@ describe('FileStore across format versions (a rolling upgrade)', () => {
     expect((await readFile(fileOf(dir, 'new-layout'))).equals(future)).toBe(true);
     expect((await lstat(fileOf(dir, 'new-codec'))).isFile()).toBe(true);
   });
+
+  it("reads the previous release's records (codec format 1)", async () => {
+    const dir = await tempDir();
+    const store = new FileStore({ dir });
+    await store.connect();
+    const key = Buffer.from('old-codec');
+    const header = Buffer.alloc(8);
+    Buffer.from('PMF1').copy(header);
+    header.writeUInt32BE(key.length, 4);
+    const encoded = encodeEntry(forever('written by 0.x'));
+    encoded[0] = 1;
+    const body = Buffer.concat([header, key, encoded]);
+    await mkdir(shardOf(dir, 'old-codec'), { recursive: true });
+    await writeFile(fileOf(dir, 'old-codec'), Buffer.concat([body, createHash('sha256').update(body).digest()]));
+    expect((await store.get('old-codec'))?.value).toBe('written by 0.x');
+    expect(store.corruptions).toBe(0);
+  });
 });

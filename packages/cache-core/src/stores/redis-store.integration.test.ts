@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FORMAT_VERSION } from './codec.js';
+import { encodeEntry, FORMAT_VERSION } from './codec.js';
 import { RedisProcess, clusterNodesFromEnv, redisTestsEnabled, startCluster } from '../testing/redis-server.js';
 import { SharedPromptCache } from '../shared-prompt-cache.js';
 import { RedisInvalidationBus } from '../bus/redis-bus.js';
@@ -162,6 +162,13 @@ describe.runIf(enabled)('RedisStore on the wire', () => {
     expect(await store.get('future')).toBeUndefined();
     expect(store.corruptions).toBe(before);
     expect(await raw.exists(`${store.keyPrefix}future`)).toBe(1);
+  });
+
+  it("reads the previous release's records (codec format 1)", async () => {
+    const record = encodeEntry({ value: 'written by 0.x', expiresAt: Infinity });
+    record[0] = 1;
+    await raw.set(`${store.keyPrefix}old`, record);
+    expect((await store.get('old'))?.value).toBe('written by 0.x');
   });
 
   it('reads an undecodable record as a miss and counts it as a corruption, never as an error', async () => {

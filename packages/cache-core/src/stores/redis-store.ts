@@ -4,7 +4,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { CacheStoreError, quoteKey } from '../errors.js';
 import { compilePattern } from '../invalidation/pattern.js';
 import type { Announcement, CacheStore, KeyListing, StoredEntry, StoreLease } from './cache-store.js';
-import { decodeEntry, encodeEntry, FORMAT_VERSION, type CodecOptions } from './codec.js';
+import { decodeEntry, encodeEntry, readsFormat, type CodecOptions } from './codec.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 
 export interface RedisStoreOptions extends CodecOptions, RedisConnectionOptions {
@@ -304,7 +304,7 @@ export class RedisStore implements CacheStore {
 
   #decode(record: Buffer): StoredEntry | undefined {
     // Another release's format: theirs to read, not ours to count or delete.
-    if (record.length > 0 && record[0] !== FORMAT_VERSION) return undefined;
+    if (record.length > 0 && !readsFormat(record[0])) return undefined;
     try {
       const entry = decodeEntry(record);
       return entry.expiresAt <= Date.now() ? undefined : entry;
