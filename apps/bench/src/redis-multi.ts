@@ -61,12 +61,16 @@ export async function coldKey(url: string, processes: number, rounds: number, co
 
 export interface ZipfRow {
   processes: number;
+  /** Default options: distributed single-flight on (a lock round trip per miss). */
   pmOpsPerSecond: number;
+  /** `distributedLock: false`: one compute per process, as bentocache does. */
+  pmNoLockOpsPerSecond: number;
   bentoOpsPerSecond: number;
   ratio: number;
+  noLockRatio: number;
 }
 
-/** Throughput of the Zipf mix in 1 to 4 processes, ours then bentocache's, each on a flushed Redis. */
+/** Throughput of the Zipf mix in 1 to 4 processes: ours (with and without the distributed lock), then bentocache's, each on a flushed Redis. */
 export async function zipfThroughput(url: string, processCounts: readonly number[], seconds: number): Promise<ZipfRow[]> {
   const redis = new Redis(url);
   const rows: ZipfRow[] = [];
@@ -81,8 +85,16 @@ export async function zipfThroughput(url: string, processCounts: readonly number
   };
   for (const processes of processCounts) {
     const pm = await run('pm', processes);
+    const pmNoLock = await run('pm-nolock', processes);
     const bento = await run('bentocache', processes);
-    rows.push({ processes, pmOpsPerSecond: pm, bentoOpsPerSecond: bento, ratio: pm / bento });
+    rows.push({
+      processes,
+      pmOpsPerSecond: pm,
+      pmNoLockOpsPerSecond: pmNoLock,
+      bentoOpsPerSecond: bento,
+      ratio: pm / bento,
+      noLockRatio: pmNoLock / bento,
+    });
   }
   await redis.quit();
   return rows;

@@ -4,7 +4,7 @@
  *   redis-worker.ts cold <url> <prefix> <key> <computeMs>
  *     waits for "go" on <prefix>:go, then getOrCompute(key) with a compute of computeMs that
  *     counts itself in Redis; prints how long its call took.
- *   redis-worker.ts zipf <url> <prefix> <pm|bentocache> <seconds> <seed>
+ *   redis-worker.ts zipf <url> <prefix> <pm|pm-nolock|bentocache> <seconds> <seed>
  *     a closed loop of 32 concurrent callers on Zipf-distributed keys (10 000 agents, s = 1):
  *     90% get-or-compute, 10% writes of a new value (announced to the other processes).
  */
@@ -19,8 +19,9 @@ import { makePrompt } from './workloads.js';
 const [mode, url, prefix, ...rest] = process.argv.slice(2) as [string, string, string, ...string[]];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function ours(): SharedPromptCache {
+function ours(distributedLock = true): SharedPromptCache {
   return new SharedPromptCache({
+    ...(distributedLock ? {} : { distributedLock: false }),
     maxEntries: 10_000,
     l2: new RedisStore({ url, keyPrefix: `${prefix}:` }),
     bus: new RedisInvalidationBus({ url, channel: `${prefix}:bus` }),
@@ -72,8 +73,8 @@ async function zipf([contender, seconds, seed]: string[]): Promise<unknown> {
   const prompts = Array.from({ length: 64 }, (_, i) => makePrompt(i, 2048));
   let api: { getOrCompute: (key: string, make: () => string) => Promise<unknown>; set: (key: string, v: string) => Promise<unknown> };
   let close: () => Promise<unknown>;
-  if (contender === 'pm') {
-    const cache = ours();
+  if (contender === 'pm' || contender === 'pm-nolock') {
+    const cache = ours(contender === 'pm');
     await cache.start();
     api = { getOrCompute: (key, make) => cache.getOrCompute(key, make), set: (key, v) => cache.set(key, v) };
     close = () => cache.stop();

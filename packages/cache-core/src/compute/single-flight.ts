@@ -100,9 +100,14 @@ export class SingleFlight {
           announced = result.stored;
           return result.value;
         } finally {
-          await attempt.release();
-          // No value was announced: whoever waits must try again now, not when the lease lapses.
-          if (!announced) await tiers.announceUnlock(key);
+          // A shared value already woke the waiters: the lock's release need not hold this caller up
+          // (one round trip less per miss). Without one, whoever waits must try again now, not when
+          // the lease lapses.
+          if (announced) attempt.releaseInBackground();
+          else {
+            await attempt.release();
+            await tiers.announceUnlock(key);
+          }
         }
       }
       if (attempt.reason === 'unavailable' || Date.now() >= waitUntil) {

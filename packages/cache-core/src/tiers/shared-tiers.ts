@@ -3,8 +3,9 @@ import type { Logger } from '@pm/service-manager/contract';
 import type { ResolvedCacheOptions } from '../config.js';
 import type { CacheStats } from '../stats/counters.js';
 import type { InvalidationBus, InvalidationMessage } from '../bus/invalidation-bus.js';
-import type { CacheStore, StoredEntry, StoreLease } from '../stores/cache-store.js';
+import type { CacheStore, StoredEntry } from '../stores/cache-store.js';
 import { BusTier, type BusMetrics } from './bus-tier.js';
+import { LockLeases, type LockAttempt } from './lock-leases.js';
 import { LockWaits, type LockWaitMetrics } from './lock-waits.js';
 import { ReplayQueue, type Removal } from './replay-queue.js';
 import { StoreTier, type TierMetrics, type TierResult } from './store-tier.js';
@@ -35,7 +36,7 @@ export interface SharedWrite {
 }
 
 /** The replay figures of `getMetrics().l2.replay`. */
-export type { LockWaitMetrics };
+export type { LockAttempt, LockWaitMetrics };
 
 export interface ReplayMetrics {
   /** Removals waiting for L2 or the bus to come back. */
@@ -61,9 +62,6 @@ export interface RemovalOutcome {
   removed: number;
   queued: boolean;
 }
-
-/** What a distributed lock attempt gives. */
-export type LockAttempt = { held: true; release: () => Promise<void> } | { held: false; reason: 'taken' | 'unavailable' };
 
 const REPLAY_RETRY_MS = 1000;
 /** Replays of one removal refused while the tier answers, before it is dropped (loudly). */
@@ -93,6 +91,7 @@ export class SharedTiers {
   #draining: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #lockWaits = new LockWaits();
+  readonly #leases: LockLeases;
 
   /** The tiers of a cache with these options (none without an L2 or a bus), listened to by `listener`. */
   static forCache(options: ResolvedCacheOptions, stats: CacheStats, listener: RemoteListener): SharedTiers | undefined {
@@ -119,6 +118,7 @@ export class SharedTiers {
             options.observe,
           );
     this.bus = options.bus === undefined ? undefined : new BusTier(options.bus, options.timeoutMs, options.log);
+    this.#leases = new LockLeases(this.l2, options.log);
     options.bus?.subscribe({
       onMessage: (message) => {
         this.bus?.received(message);
@@ -151,6 +151,7 @@ export class SharedTiers {
   async close(): Promise<void> {
     clearInterval(this.#retryTimer);
     this.#retryTimer = undefined;
+    await this.#leases.settled();
     await Promise.all([this.l2?.close(), this.bus?.close()]);
   }
 
@@ -235,36 +236,9 @@ export class SharedTiers {
     return { removed, queued: !(await this.#announce(removal)) };
   }
 
-  /**
-   * Takes the distributed lock on `key` as a lease of `leaseMs`, renewed every third of it until
-   * released, so work longer than the lease is still done once; a holder that dies stops
-   * blocking the others when its lease lapses.
-   */
-  async lock(key: string, leaseMs: number): Promise<LockAttempt> {
-    const l2 = this.l2;
-    if (l2?.store.lock === undefined) return { held: false, reason: 'unavailable' };
-    const result = await l2.run('lock', async (store) => store.lock?.(key, leaseMs));
-    if (!result.ok) return { held: false, reason: 'unavailable' };
-    const lease: StoreLease | undefined = result.value;
-    if (lease === undefined) return { held: false, reason: 'taken' };
-    const renewal = setInterval(
-      () => {
-        void l2
-          .run('renew', () => lease.renew(leaseMs))
-          .then((renewed) => {
-            if (renewed.ok && !renewed.value) this.#log.warn({ key }, 'a distributed lock lease was lost before the work finished');
-          });
-      },
-      Math.max(1, Math.floor(leaseMs / 3)),
-    );
-    renewal.unref();
-    return {
-      held: true,
-      release: async () => {
-        clearInterval(renewal);
-        await l2.run('unlock', () => lease.release());
-      },
-    };
+  /** Takes the distributed lock on `key` as a lease of `leaseMs` (see {@link LockLeases.take}). */
+  lock(key: string, leaseMs: number): Promise<LockAttempt> {
+    return this.#leases.take(key, leaseMs);
   }
 
   /** Tells processes waiting on `key`'s lock that it was released without a value. */

@@ -172,6 +172,19 @@ describe.runIf(enabled)('two caches sharing Redis', () => {
     expect(computations).toBe(1);
   });
 
+  it('releases its lock once the value is shared, and stop() waits for that release', async () => {
+    const [a] = await sharedCaches(1, server!.url, { distributedLock: '30s' });
+    const store = new RedisStore({ url: server!.url, keyPrefix: `pm-tier-${process.pid}-${counter}:` });
+    await store.connect();
+    expect(await a!.getOrCompute('job:3', () => 'built')).toBe('built');
+    await a!.stop();
+    // Free at once, not when the 30 s lease lapses.
+    const lease = await store.lock('job:3', 1000);
+    expect(lease).toBeDefined();
+    await lease!.release();
+    await store.close();
+  });
+
   it('is not blocked past the lock TTL by a holder that died', async () => {
     const [a] = await sharedCaches(1, server!.url, { distributedLock: 300 });
     const store = new RedisStore({ url: server!.url, keyPrefix: (a!.getMetrics().l2 && `pm-tier-${process.pid}-${counter}:`)! });

@@ -1,0 +1,68 @@
+import type { Logger } from '@pm/service-manager/contract';
+import type { StoreLease } from '../stores/cache-store.js';
+import type { StoreTier } from './store-tier.js';
+
+/** What a distributed lock attempt gives. */
+export type LockAttempt =
+  | {
+      held: true;
+      release: () => Promise<void>;
+      /** Releases without making the caller wait for the round trip (the value is already shared); `settled()` waits for it. */
+      releaseInBackground: () => void;
+    }
+  | { held: false; reason: 'taken' | 'unavailable' };
+
+/** Distributed locks on the L2 store, held as leases renewed while the work runs. */
+export class LockLeases {
+  readonly #l2: StoreTier | undefined;
+  readonly #log: Logger;
+  /** Releases still on their way to the store. */
+  readonly #releasing = new Set<Promise<void>>();
+
+  constructor(l2: StoreTier | undefined, log: Logger) {
+    this.#l2 = l2;
+    this.#log = log;
+  }
+
+  /**
+   * Takes the lock on `key` as a lease of `leaseMs`, renewed every third of it until released,
+   * so work longer than the lease is still done once; a holder that dies stops blocking the
+   * others when its lease lapses. 'unavailable' when the store has no locks or does not answer.
+   */
+  async take(key: string, leaseMs: number): Promise<LockAttempt> {
+    const l2 = this.#l2;
+    if (l2?.store.lock === undefined) return { held: false, reason: 'unavailable' };
+    const result = await l2.run('lock', async (store) => store.lock?.(key, leaseMs));
+    if (!result.ok) return { held: false, reason: 'unavailable' };
+    const lease: StoreLease | undefined = result.value;
+    if (lease === undefined) return { held: false, reason: 'taken' };
+    const renewal = setInterval(
+      () => {
+        void l2
+          .run('renew', () => lease.renew(leaseMs))
+          .then((renewed) => {
+            if (renewed.ok && !renewed.value) this.#log.warn({ key }, 'a distributed lock lease was lost before the work finished');
+          });
+      },
+      Math.max(1, Math.floor(leaseMs / 3)),
+    );
+    renewal.unref();
+    const release = async () => {
+      clearInterval(renewal);
+      await l2.run('unlock', () => lease.release());
+    };
+    return {
+      held: true,
+      release,
+      releaseInBackground: () => {
+        const releasing = release().finally(() => this.#releasing.delete(releasing));
+        this.#releasing.add(releasing);
+      },
+    };
+  }
+
+  /** Resolves once every background release has reached the store (or failed). */
+  async settled(): Promise<void> {
+    await Promise.all(this.#releasing);
+  }
+}
