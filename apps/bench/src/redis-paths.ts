@@ -123,16 +123,29 @@ export async function tieredReads(url: string, rounds: number): Promise<{ tiered
   return { tiered, mget };
 }
 
-/** Reading a prompt back from Redis: ASCII and CJK, against a raw GET of the same record. */
-export async function promptDecoding(url: string, rounds: number): Promise<{ payload: string; rawUs: number; oursUs: number }[]> {
-  const store = new RedisStore({ url, keyPrefix: `bench-codec-${process.pid}:` });
-  await store.connect();
+/**
+ * Reading a prompt back from Redis: ASCII and CJK, against a raw GET of the same record; the CJK
+ * prompt also as an uncompressed record (`compressAbove: Infinity`: no inflate, ten times the
+ * bytes in Redis).
+ */
+export async function promptDecoding(
+  url: string,
+  rounds: number,
+): Promise<{ payload: string; recordBytes: number; rawUs: number; oursUs: number }[]> {
   const rows = [];
-  for (const [payload, value] of [
-    ['2 KB ASCII prompt', makePrompt(1, 2048)],
-    ['8 KB CJK prompt (24 KB as UTF-8)', makePrompt(2, 8192, true)],
+  for (const [payload, value, compressAbove] of [
+    ['2 KB ASCII prompt', makePrompt(1, 2048), undefined],
+    ['8 KB CJK prompt (24 KB as UTF-8)', makePrompt(2, 8192, true), undefined],
+    ['8 KB CJK prompt, compressAbove: Infinity', makePrompt(2, 8192, true), Infinity],
   ] as const) {
+    const store = new RedisStore({
+      url,
+      keyPrefix: `bench-codec-${process.pid}:`,
+      ...(compressAbove === undefined ? {} : { compressAbove }),
+    });
+    await store.connect();
     await store.set('p', { value, expiresAt: Infinity });
+    const recordBytes = (await store.client.getBuffer(`${store.keyPrefix}p`))?.length ?? 0;
     const results = await compare(
       [
         {
@@ -150,9 +163,9 @@ export async function promptDecoding(url: string, rounds: number): Promise<{ pay
       ],
       { rounds, iterations: 200, baseline: 'raw' },
     );
-    rows.push({ payload, rawUs: results[0]!.medianNs / 1000, oursUs: results[1]!.medianNs / 1000 });
+    rows.push({ payload, recordBytes, rawUs: results[0]!.medianNs / 1000, oursUs: results[1]!.medianNs / 1000 });
+    await store.clear();
+    await store.close();
   }
-  await store.clear();
-  await store.close();
   return rows;
 }

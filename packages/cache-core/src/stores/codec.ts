@@ -38,7 +38,7 @@ addExtension({ Class: NegativeZero, type: 0x51, write: () => 0, read: () => -0 }
 /**
  * Long text mostly outside ASCII (a CJK prompt) travels as UTF-16: two bytes a character instead
  * of three, and decoding it is a copy: an 8 KB CJK prompt decoded from UTF-8 in ~50 µs, from
- * UTF-16 in ~2 µs (see BENCHMARKS.md, codec).
+ * UTF-16 in ~5 µs (see BENCHMARKS.md).
  */
 class Utf16Text {
   constructor(readonly text: string) {}
