@@ -1,4 +1,5 @@
-export type PromptErrorCode = 'E_PROMPT' | 'E_PROFILE' | 'E_PROFILE_NOT_FOUND' | 'E_TEMPLATE' | 'E_COMPONENT_NOT_FOUND' | 'E_UNSAFE_SOURCE';
+export type PromptErrorCode =
+  'E_PROMPT' | 'E_PROFILE' | 'E_PROFILE_NOT_FOUND' | 'E_TEMPLATE' | 'E_COMPONENT_NOT_FOUND' | 'E_UNSAFE_SOURCE' | 'E_UNREADABLE_SOURCE';
 
 /** Base class of every error thrown by `@pm/prompt-builder`; messages start with `[prompt-builder]`. */
 export class PromptBuilderError extends Error {

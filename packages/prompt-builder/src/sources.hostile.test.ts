@@ -1,11 +1,16 @@
 /** Prompt sources in a hostile project: symlinks planted to secrets, prompts too big to cache. */
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { SharedPromptCache } from '@pm/cache-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentPromptBuilder } from './agent-prompt-builder.js';
 import { PromptBuilderError } from './errors.js';
+
+const run = promisify(execFile);
 
 let root: string;
 let projectDir: string;
@@ -60,6 +65,44 @@ describe('prompt sources never follow a symlink out of their directory', () => {
     expect((await builder.buildTaskToolPrompt('engineer', { task: 'x' })).prefix).toContain('Be careful.');
     expect((await builder.loadAgentProfile('reviewer')).name).toBe('reviewer');
   });
+});
+
+describe('files this process may not read', () => {
+  // Root reads everything: the builder runs as the unprivileged user nobody, as a shared host's
+  // second user would, against a profile another user keeps 0600.
+  it.runIf(process.getuid?.() === 0)(
+    'names an unreadable profile in a typed error, and still lists and builds the readable ones',
+    async () => {
+      await chmod(root, 0o755);
+      await writeFile(path.join(projectDir, '.pm/agents/engineer.md'), profile([]));
+      await writeFile(path.join(projectDir, '.pm/agents/private.md'), profile([]).replace('name: engineer', 'name: private'));
+      await chmod(path.join(projectDir, '.pm/agents/private.md'), 0o600);
+      const script = `
+        const { AgentPromptBuilder } = await import(${JSON.stringify(new URL('./index.ts', import.meta.url).href)});
+        const builder = new AgentPromptBuilder({ projectDir: process.argv[1], userDir: process.argv[2] });
+        const agents = (await builder.listAgents()).map((a) => a.name);
+        const built = (await builder.buildTaskToolPrompt('engineer', { task: 'x' })).prefix.includes('You build things.');
+        const error = await builder.loadAgentProfile('private').then(() => 'loaded', (e) => e.name + ' ' + e.code + ' ' + e.message);
+        console.log(JSON.stringify({ agents, built, error }));
+      `;
+      const tsx = createRequire(import.meta.url).resolve('tsx');
+      const { stdout } = await run(
+        process.execPath,
+        ['--import', tsx, '--input-type=module', '-e', script, projectDir, path.join(root, 'home')],
+        {
+          uid: 65534,
+          gid: 65534,
+          cwd: '/',
+          env: { ...process.env, TSX_DISABLE_CACHE: '1' },
+        },
+      );
+      const result = JSON.parse(stdout) as { agents: string[]; built: boolean; error: string };
+      expect(result.agents).toEqual(expect.arrayContaining(['engineer', 'private']));
+      expect(result.built).toBe(true);
+      expect(result.error).toMatch(/^PromptBuilderError E_UNREADABLE_SOURCE \[prompt-builder\] cannot read .*private\.md: EACCES$/);
+    },
+    30_000,
+  );
 });
 
 describe('a prompt too large to cache', () => {

@@ -115,7 +115,7 @@ export async function readInside(dir: string, file: string): Promise<string | un
     [real, root] = await Promise.all([realpath(candidate), realpath(dir)]);
   } catch (error) {
     if (missing(error)) return undefined;
-    throw new PromptBuilderError(`cannot read ${candidate}: ${(error as Error).message}`, { cause: error });
+    throw new PromptBuilderError(`cannot read ${candidate}: ${(error as Error).message}`, { cause: error, code: 'E_UNREADABLE_SOURCE' });
   }
   if (!real.startsWith(root + path.sep)) {
     throw new PromptBuilderError(
@@ -125,8 +125,17 @@ export async function readInside(dir: string, file: string): Promise<string | un
       },
     );
   }
-  if (!(await stat(real)).isFile()) return undefined;
-  return readFile(real, 'utf8');
+  try {
+    if (!(await stat(real)).isFile()) return undefined;
+    return await readFile(real, 'utf8');
+  } catch (error) {
+    if (missing(error)) return undefined;
+    // A file this process may not read (another user's 0600, say): named, never a bare EACCES.
+    throw new PromptBuilderError(`cannot read ${candidate}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+      cause: error,
+      code: 'E_UNREADABLE_SOURCE',
+    });
+  }
 }
 
 /** Agent names are what files and `name:` fields hold: any text without a path separator or NUL. */
