@@ -51,6 +51,10 @@ function boundedOptions(commandTimeoutMs: number): RedisOptions {
     commandTimeout: commandTimeoutMs,
     connectTimeout: Math.max(1000, commandTimeoutMs),
     maxRetriesPerRequest: 1,
+    // A command that timed out on a dropped connection was reported failed (and its write queued
+    // as a removal); ioredis would send it again on reconnect, landing a write the cache gave up
+    // on after newer ones. Failed means failed.
+    autoResendUnfulfilledCommands: false,
     // Reconnect forever, backing off to 1 s, so a returning Redis is found within a second.
     retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 1000),
   };

@@ -175,6 +175,26 @@ describe.runIf(enabled)('a process partitioned from Redis by a proxy', () => {
     }
   }, 30_000);
 
+  it('a write that timed out in a partition is never sent again when the link heals: failed means failed', async () => {
+    proxy = await TcpProxy.start(redis.port);
+    const store = new RedisStore({ url: proxy.url(), keyPrefix: `pm-resend-${newId()}:`, commandTimeoutMs: 200 });
+    await store.connect();
+    await store.set('k', { value: 'v1', expiresAt: Infinity });
+    proxy.cut('blackhole');
+    await expect(store.set('k', { value: 'v2', expiresAt: Infinity })).rejects.toThrow(/cache-core/);
+    proxy.heal();
+    await vi.waitFor(
+      async () => {
+        expect((await store.health()).ok).toBe(true);
+      },
+      { timeout: 5000, interval: 50 },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The cache had given v2 up (and queued the key's removal): a late v2 would land after newer writes.
+    expect((await store.get('k'))?.value).toBe('v1');
+    await store.close();
+  });
+
   it('a write made while L2 is wholly unreachable is not announced, and its old record is removed once L2 is back', async () => {
     proxy = await TcpProxy.start(redis.port);
     const id = newId();
