@@ -147,37 +147,25 @@ function deterministic(params: LanguageModelV3CallOptions): boolean {
 }
 
 /** Everything that shapes the answer; not the abort signal, headers (credentials) or raw-chunk flag. */
+const SHAPING_SETTINGS = [
+  'prompt',
+  'maxOutputTokens',
+  'temperature',
+  'stopSequences',
+  'topP',
+  'topK',
+  'presencePenalty',
+  'frequencyPenalty',
+  'responseFormat',
+  'seed',
+  'tools',
+  'toolChoice',
+  'providerOptions',
+] as const satisfies readonly (keyof LanguageModelV3CallOptions)[];
+
 function keyOf(model: LanguageModelV3, params: LanguageModelV3CallOptions): string {
-  const {
-    prompt,
-    maxOutputTokens,
-    temperature,
-    stopSequences,
-    topP,
-    topK,
-    presencePenalty,
-    frequencyPenalty,
-    responseFormat,
-    seed,
-    tools,
-    toolChoice,
-    providerOptions,
-  } = params;
-  const hash = makeCacheKey(model.provider, model.modelId, {
-    prompt,
-    maxOutputTokens,
-    temperature,
-    stopSequences,
-    topP,
-    topK,
-    presencePenalty,
-    frequencyPenalty,
-    responseFormat,
-    seed,
-    tools,
-    toolChoice,
-    providerOptions,
-  });
+  const settings = Object.fromEntries(SHAPING_SETTINGS.map((name) => [name, params[name]]));
+  const hash = makeCacheKey(model.provider, model.modelId, settings);
   return `${RESPONSE_NAMESPACE}:${model.provider}:${model.modelId}:${hash}`;
 }
 

@@ -1,11 +1,10 @@
-import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
+import type { Metric, Registry } from 'prom-client';
 import { INVALIDATION_MESSAGE_TYPES } from '../bus/invalidation-bus.js';
 import type { CacheMetrics } from '../types.js';
 import { LATENCY_BUCKETS_SECONDS } from './latency.js';
+import { scrapedMetric, type Labels, type Series } from './prometheus-series.js';
 
-type Labels = Record<string, string>;
 type Read = () => CacheMetrics;
-type Series = [Labels, number][];
 type L2 = NonNullable<CacheMetrics['l2']>;
 
 /**
@@ -23,30 +22,7 @@ export function registerTierMetrics(read: Read, registry: Registry, prefix: stri
     series: (m: CacheMetrics) => Series,
   ): void => {
     const config = { name: prefix + name, help, labelNames: ['cache', ...labelNames], registers: [registry] };
-    const each = (apply: (labels: Labels, value: number) => void): void => {
-      for (const [labels, value] of series(read())) apply({ ...cacheLabel, ...labels }, value);
-    };
-    metrics.push(
-      kind === 'counter'
-        ? new Counter({
-            ...config,
-            collect() {
-              this.reset();
-              each((labels, value) => {
-                this.inc(labels, value);
-              });
-            },
-          })
-        : new Gauge({
-            ...config,
-            collect() {
-              this.reset();
-              each((labels, value) => {
-                this.set(labels, value);
-              });
-            },
-          }),
-    );
+    metrics.push(scrapedMetric(kind, config, () => series(read()).map(([labels, value]) => [{ ...cacheLabel, ...labels }, value])));
   };
   /** A series of the L2 tier, labelled with its store; none without an L2. */
   const ofL2 =

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { CacheMetrics, NamespaceMetrics } from '../types.js';
+import { scrapedMetric } from './prometheus-series.js';
 import { registerTierMetrics } from './prometheus-tiers.js';
 
 /** What the exporter reads at scrape time (a `SharedPromptCache` fits). */
@@ -43,29 +44,10 @@ export function exportCacheMetrics(cache: MetricsSource, options: CacheMetricsEx
       labelNames: ['cache', 'namespace'] as const,
       registers: [registry],
     };
-    const fill = (set: (labels: { cache: string; namespace: string }, value: number) => void): void => {
-      for (const [namespace, stats] of Object.entries(read().namespaces)) set({ ...cacheLabel, namespace }, stats[field]);
-    };
     metrics.push(
-      kind === 'counter'
-        ? new Counter({
-            ...config,
-            collect() {
-              this.reset();
-              fill((labels, value) => {
-                this.inc(labels, value);
-              });
-            },
-          })
-        : new Gauge({
-            ...config,
-            collect() {
-              this.reset();
-              fill((labels, value) => {
-                this.set(labels, value);
-              });
-            },
-          }),
+      scrapedMetric(kind, config, () =>
+        Object.entries(read().namespaces).map(([namespace, stats]) => [{ ...cacheLabel, namespace }, stats[field]]),
+      ),
     );
   };
   const total = (name: string, help: string, field: TotalField): void => {
