@@ -26,7 +26,7 @@ export { exportCacheMetrics, type CacheMetricsExporter, type CacheMetricsExporte
 export { resolveSharedPromptCache, SHARED_PROMPT_CACHE } from './tokens.js';
 export { CACHE_SERVICE_NAME, CacheService, registerCacheService, type RegisterCacheServiceOptions } from './cache-service.js';
 export { silentLogger, type Logger } from '@pm/service-manager/contract';
-export type { CacheStore, StoredEntry, StoreLease } from './stores/cache-store.js';
+export type { CacheStore, ReadOrLock, StoredEntry, StoreLease } from './stores/cache-store.js';
 export type { InvalidationBus, InvalidationHandlers, InvalidationMessage, InvalidationMessageType } from './bus/invalidation-bus.js';
 export type { BusMetrics } from './tiers/bus-tier.js';
 export type { LockWaitMetrics, ReplayMetrics } from './tiers/shared-tiers.js';

@@ -5,7 +5,7 @@ import type { PreparedWrite } from '../l1/entry.js';
 import type { EntrySpec, L1Cache } from '../l1/l1-cache.js';
 import type { CacheStats } from '../stats/counters.js';
 import type { ReadThrough } from '../tiers/read-through.js';
-import type { SharedTiers } from '../tiers/shared-tiers.js';
+import type { LockAttempt, SharedTiers } from '../tiers/shared-tiers.js';
 import { namespaceOf, traced, type TracedSpan } from '../stats/tracing.js';
 import type { InFlight, Ticket } from './in-flight.js';
 
@@ -80,36 +80,28 @@ export class SingleFlight {
       this.#ctx.stats.miss(key);
       return (await this.#computeAndStore(key, compute, spec, ticket, span)).value;
     }
-    const shared = await readThrough.fromL2(key, spec.graceMs);
-    if (shared !== undefined) return fromL2(shared.value);
     const leaseMs = this.#ctx.lockLeaseMs;
-    if (leaseMs === undefined) return (await this.#computeAndStore(key, compute, spec, ticket, span)).value;
+    if (leaseMs === undefined) {
+      const shared = await readThrough.fromL2(key, spec.graceMs);
+      if (shared !== undefined) return fromL2(shared.value);
+      return (await this.#computeAndStore(key, compute, spec, ticket, span)).value;
+    }
+    // Where the store can, the L2 read and the lock attempt are one round trip.
+    let attempt: LockAttempt | undefined;
+    const first = await readThrough.fromL2OrLock(key, spec.graceMs, leaseMs);
+    if (first === undefined) {
+      const shared = await readThrough.fromL2(key, spec.graceMs);
+      if (shared !== undefined) return fromL2(shared.value);
+    } else if (first !== 'unusable') {
+      if ('entry' in first) return fromL2(first.entry.value);
+      attempt = first.attempt;
+    }
+    // A lock taken with the read saw no record, atomically: no need to re-read before computing.
+    let reread = attempt === undefined;
     const waitUntil = Date.now() + Math.max(MIN_LOCK_WAIT_MS, 6 * leaseMs);
     for (;;) {
-      const attempt = await tiers.lock(key, leaseMs);
-      if (attempt.held) {
-        let announced = false;
-        try {
-          // The previous holder may have stored the value just before this lock was taken.
-          const stored = await readThrough.reread(key, spec.graceMs);
-          if (stored !== undefined) {
-            announced = true;
-            return fromL2(stored.value);
-          }
-          const result = await this.#computeAndStore(key, compute, spec, ticket, span);
-          announced = result.stored;
-          return result.value;
-        } finally {
-          // A shared value already woke the waiters: the lock's release need not hold this caller up
-          // (one round trip less per miss). Without one, whoever waits must try again now, not when
-          // the lease lapses.
-          if (announced) attempt.releaseInBackground();
-          else {
-            await attempt.release();
-            await tiers.announceUnlock(key);
-          }
-        }
-      }
+      attempt ??= await tiers.lock(key, leaseMs);
+      if (attempt.held) return this.#holding(attempt, reread, key, compute, spec, ticket, span);
       if (attempt.reason === 'unavailable' || Date.now() >= waitUntil) {
         if (attempt.reason === 'taken')
           this.#ctx.log.warn({ key }, 'waited too long on another process computing this key; computing here');
@@ -119,6 +111,42 @@ export class SingleFlight {
       await tiers.waitForChange(key, leaseMs);
       const stored = await readThrough.reread(key, spec.graceMs);
       if (stored !== undefined) return fromL2(stored.value);
+      attempt = undefined;
+      reread = true;
+    }
+  }
+
+  /** Holding the lock: re-reads L2 when asked (the previous holder may just have stored the value), else computes and stores. */
+  async #holding<T>(
+    attempt: Extract<LockAttempt, { held: true }>,
+    reread: boolean,
+    key: string,
+    compute: () => T | Promise<T>,
+    spec: ComputeSpec,
+    ticket: Ticket,
+    span: TracedSpan,
+  ): Promise<T> {
+    const { readThrough, tiers } = this.#ctx;
+    let announced = false;
+    try {
+      const stored = reread ? await readThrough?.reread(key, spec.graceMs) : undefined;
+      if (stored !== undefined) {
+        announced = true;
+        span.set({ 'cache.hit': true, 'cache.tier': 'l2', 'cache.result': 'hit' });
+        return stored.value as T;
+      }
+      const result = await this.#computeAndStore(key, compute, spec, ticket, span);
+      announced = result.stored;
+      return result.value;
+    } finally {
+      // A shared value already woke the waiters: the lock's release need not hold this caller up
+      // (one round trip less per miss). Without one, whoever waits must try again now, not when
+      // the lease lapses.
+      if (announced) attempt.releaseInBackground();
+      else {
+        await attempt.release();
+        await tiers?.announceUnlock(key);
+      }
     }
   }
 

@@ -75,4 +75,21 @@ export interface CacheStore {
    * or undefined when another process holds it.
    */
   lock?(key: string, ttlMs: number): Promise<StoreLease | undefined>;
+  /**
+   * A getOrCompute miss in one round trip: the entry under `key` if there is one, else the lock
+   * on it for `ttlMs` if it is free. Undefined where the store cannot do both at once (Redis
+   * Cluster: the record and its lock live in different slots); the cache then reads, then locks.
+   */
+  readOrLock?(key: string, ttlMs: number): Promise<ReadOrLock | undefined>;
 }
+
+/**
+ * What {@link CacheStore.readOrLock} found: the entry; a record it could not use (expired, damaged,
+ * another release's); no record and the lock taken for the caller; no record and the lock held
+ * by another process.
+ */
+export type ReadOrLock =
+  | { found: 'entry'; entry: StoredEntry }
+  | { found: 'unusable' }
+  | { found: 'nothing'; lease: StoreLease }
+  | { found: 'nothing'; lease: undefined };

@@ -3,7 +3,7 @@ import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
 import { CacheStoreError, quoteKey } from '../errors.js';
 import { compilePattern } from '../invalidation/pattern.js';
-import type { Announcement, CacheStore, KeyListing, StoredEntry, StoreLease } from './cache-store.js';
+import type { Announcement, CacheStore, KeyListing, ReadOrLock, StoredEntry, StoreLease } from './cache-store.js';
 import { decodeEntry, encodeEntry, readsFormat, type CodecOptions } from './codec.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 
@@ -30,6 +30,11 @@ const RENEW_LOCK = new Script(
 const SET_AND_PUBLISH = new Script(
   "if ARGV[2] == '' then redis.call('set', KEYS[1], ARGV[1]) else redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2]) end " +
     "return redis.call('publish', ARGV[3], ARGV[4])",
+);
+/** GET the record; if there is none, SET NX the lock: `{1, record}`, `{2}` (locked for us) or `{3}` (held elsewhere). */
+const READ_OR_LOCK = new Script(
+  "local record = redis.call('get', KEYS[1]) if record then return {1, record} end " +
+    "if redis.call('set', KEYS[2], ARGV[1], 'px', ARGV[2], 'nx') then return {2} end return {3}",
 );
 /**
  * Tag sets and locks live beside the data under `<prefix>\xff...`: data keys are UTF-8 and never
@@ -264,8 +269,31 @@ export class RedisStore implements CacheStore {
     const lockKey = this.#meta('lock', key);
     const token = randomBytes(12).toString('hex');
     const taken = await this.#run('lock in', () => this.client.set(lockKey, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'));
-    if (taken !== 'OK') return undefined;
-    // Only the holder renews or releases: a lock that expired and was taken by another process stays.
+    return taken === 'OK' ? this.#lease(lockKey, token) : undefined;
+  }
+
+  async readOrLock(key: string, ttlMs: number): Promise<ReadOrLock | undefined> {
+    if (this.connection.isCluster) return undefined;
+    const lockKey = this.#meta('lock', key);
+    const token = randomBytes(12).toString('hex');
+    const keys = [this.keyPrefix + key, lockKey] as const;
+    const args = [token, String(Math.max(1, Math.ceil(ttlMs)))] as const;
+    const reply = (await this.#run('read from', async () => {
+      try {
+        return await this.client.callBuffer('evalsha', READ_OR_LOCK.sha, 2, ...keys, ...args);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return this.client.callBuffer('eval', READ_OR_LOCK.lua, 2, ...keys, ...args);
+      }
+    })) as [number, Buffer?];
+    if (reply[0] === 2) return { found: 'nothing', lease: this.#lease(lockKey, token) };
+    if (reply[0] === 3) return { found: 'nothing', lease: undefined };
+    const entry = reply[1] === undefined ? undefined : this.#decode(reply[1]);
+    return entry === undefined ? { found: 'unusable' } : { found: 'entry', entry };
+  }
+
+  /** Only the holder renews or releases: a lock that expired and was taken by another process stays. */
+  #lease(lockKey: Buffer, token: string): StoreLease {
     return {
       renew: async (leaseMs) =>
         (await this.#run('renew a lock in', () => this.#eval(RENEW_LOCK, lockKey, token, String(Math.max(1, Math.ceil(leaseMs)))))) === 1,

@@ -198,5 +198,24 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await second.release();
         expect(await store.lock?.('job', 200)).toBeDefined();
       });
+
+    it('reads or locks in one call where it can: the entry, else the lock for one caller at a time', async () => {
+      await fresh();
+      await store.set('present', forever('value'));
+      const probe = await store.readOrLock?.('present', 1000);
+      if (probe === undefined) return; // not offered here (Redis Cluster): the cache reads, then locks
+      expect(probe).toMatchObject({ found: 'entry', entry: { value: 'value' } });
+      const first = await store.readOrLock?.('absent', 1000);
+      if (first?.found !== 'nothing' || first.lease === undefined) throw new Error('a miss must take the free lock');
+      expect(await store.readOrLock?.('absent', 1000)).toEqual({ found: 'nothing', lease: undefined });
+      expect(await store.lock?.('absent', 1000)).toBeUndefined(); // the same lock as lock()
+      await first.lease.release();
+      const again = await store.readOrLock?.('absent', 1000);
+      expect(again).toMatchObject({ found: 'nothing' });
+      expect(again?.found === 'nothing' && again.lease !== undefined).toBe(true);
+      await store.set('expired', { value: 'old', expiresAt: Date.now() + 30 });
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(await store.readOrLock?.('expired', 1000)).toMatchObject({ found: 'nothing' });
+    });
   });
 }

@@ -14,12 +14,12 @@ export type LockAttempt =
 
 /** Distributed locks on the L2 store, held as leases renewed while the work runs. */
 export class LockLeases {
-  readonly #l2: StoreTier | undefined;
+  readonly #l2: StoreTier;
   readonly #log: Logger;
   /** Releases still on their way to the store. */
   readonly #releasing = new Set<Promise<void>>();
 
-  constructor(l2: StoreTier | undefined, log: Logger) {
+  constructor(l2: StoreTier, log: Logger) {
     this.#l2 = l2;
     this.#log = log;
   }
@@ -30,12 +30,16 @@ export class LockLeases {
    * others when its lease lapses. 'unavailable' when the store has no locks or does not answer.
    */
   async take(key: string, leaseMs: number): Promise<LockAttempt> {
-    const l2 = this.#l2;
-    if (l2?.store.lock === undefined) return { held: false, reason: 'unavailable' };
-    const result = await l2.run('lock', async (store) => store.lock?.(key, leaseMs));
+    if (this.#l2.store.lock === undefined) return { held: false, reason: 'unavailable' };
+    const result = await this.#l2.run('lock', async (store) => store.lock?.(key, leaseMs));
     if (!result.ok) return { held: false, reason: 'unavailable' };
     const lease: StoreLease | undefined = result.value;
-    if (lease === undefined) return { held: false, reason: 'taken' };
+    return lease === undefined ? { held: false, reason: 'taken' } : this.hold(key, leaseMs, lease);
+  }
+
+  /** A lease taken on `key` (by `take`, or with a read): renewed every third of `leaseMs` until released. */
+  hold(key: string, leaseMs: number, lease: StoreLease): LockAttempt {
+    const l2 = this.#l2;
     const renewal = setInterval(
       () => {
         void l2

@@ -4,7 +4,7 @@ import type { ReadEntry } from '../l1/entry.js';
 import type { L1Cache } from '../l1/l1-cache.js';
 import type { CacheStats } from '../stats/counters.js';
 import type { StoredEntry } from '../stores/cache-store.js';
-import type { SharedTiers } from './shared-tiers.js';
+import type { LockAttempt, SharedTiers } from './shared-tiers.js';
 
 /**
  * Reads through the tiers: L1, then L2, whose value is copied back into L1 with its remaining
@@ -40,6 +40,31 @@ export class ReadThrough {
       }
       this.#stats.hit(this.#stats.namespaces.forKey(key));
       return this.backfill(key, stored, ticket, graceMs);
+    } finally {
+      this.#inFlight.end(ticket);
+    }
+  }
+
+  /**
+   * `fromL2` for getOrCompute under distributed single flight, where the store reads and locks in
+   * one round trip: the entry (backfilled, a hit), or the lock attempt (a miss), or `unusable` (a
+   * miss; lock, then re-read). Undefined where the store cannot: the caller uses `fromL2`.
+   */
+  async fromL2OrLock(
+    key: string,
+    graceMs: number,
+    leaseMs: number,
+  ): Promise<{ entry: ReadEntry } | { attempt: LockAttempt } | 'unusable' | undefined> {
+    const ticket = this.#inFlight.begin(key);
+    try {
+      const found = await this.#tiers.readOrLock(key, leaseMs);
+      if (found === undefined) return undefined;
+      if (found !== 'unusable' && 'entry' in found) {
+        this.#stats.hit(this.#stats.namespaces.forKey(key));
+        return { entry: this.backfill(key, found.entry, ticket, graceMs) };
+      }
+      this.#stats.miss(key);
+      return found;
     } finally {
       this.#inFlight.end(ticket);
     }

@@ -91,7 +91,7 @@ export class SharedTiers {
   #draining: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #lockWaits = new LockWaits();
-  readonly #leases: LockLeases;
+  readonly #leases: LockLeases | undefined;
 
   /** The tiers of a cache with these options (none without an L2 or a bus), listened to by `listener`. */
   static forCache(options: ResolvedCacheOptions, stats: CacheStats, listener: RemoteListener): SharedTiers | undefined {
@@ -118,7 +118,7 @@ export class SharedTiers {
             options.observe,
           );
     this.bus = options.bus === undefined ? undefined : new BusTier(options.bus, options.timeoutMs, options.log);
-    this.#leases = new LockLeases(this.l2, options.log);
+    this.#leases = this.l2 === undefined ? undefined : new LockLeases(this.l2, options.log);
     options.bus?.subscribe({
       onMessage: (message) => {
         this.bus?.received(message);
@@ -151,7 +151,7 @@ export class SharedTiers {
   async close(): Promise<void> {
     clearInterval(this.#retryTimer);
     this.#retryTimer = undefined;
-    await this.#leases.settled();
+    await this.#leases?.settled();
     await Promise.all([this.l2?.close(), this.bus?.close()]);
   }
 
@@ -237,8 +237,24 @@ export class SharedTiers {
   }
 
   /** Takes the distributed lock on `key` as a lease of `leaseMs` (see {@link LockLeases.take}). */
-  lock(key: string, leaseMs: number): Promise<LockAttempt> {
-    return this.#leases.take(key, leaseMs);
+  async lock(key: string, leaseMs: number): Promise<LockAttempt> {
+    return (await this.#leases?.take(key, leaseMs)) ?? { held: false, reason: 'unavailable' };
+  }
+
+  /**
+   * A getOrCompute miss in one L2 round trip where the store can do it: the entry, or the lock
+   * (taken for the caller, or held elsewhere), or `unusable` (a record that cannot be served: the
+   * caller locks, then re-reads). Undefined where the store cannot, or did not answer.
+   */
+  async readOrLock(key: string, leaseMs: number): Promise<{ entry: StoredEntry } | { attempt: LockAttempt } | 'unusable' | undefined> {
+    const found = await this.l2?.readOrLock(key, leaseMs);
+    if (found === undefined || this.#leases === undefined) return undefined;
+    if (found.found === 'unusable') return 'unusable';
+    if (found.found === 'entry') {
+      const entry = this.#unlessRemoved(key, found.entry);
+      return entry === undefined ? 'unusable' : { entry };
+    }
+    return { attempt: found.lease === undefined ? { held: false, reason: 'taken' } : this.#leases.hold(key, leaseMs, found.lease) };
   }
 
   /** Tells processes waiting on `key`'s lock that it was released without a value. */

@@ -1,6 +1,6 @@
 import { withTimeout, type Logger } from '@pm/service-manager/contract';
 import { CacheStoreError } from '../errors.js';
-import type { CacheStore, StoredEntry } from '../stores/cache-store.js';
+import type { CacheStore, ReadOrLock, StoredEntry } from '../stores/cache-store.js';
 import { traceStoreCall } from '../stats/tracing.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 
@@ -100,6 +100,16 @@ export class StoreTier {
     if (entry === undefined) this.misses++;
     else this.hits++;
     return entry;
+  }
+
+  /** `store.readOrLock`, counted as a get: undefined when the store cannot, or did not answer. */
+  async readOrLock(key: string, ttlMs: number): Promise<ReadOrLock | undefined> {
+    if (this.store.readOrLock === undefined) return undefined;
+    const result = await this.run('get', async (store) => store.readOrLock?.(key, ttlMs));
+    if (!result.ok || result.value === undefined) return undefined;
+    if (result.value.found === 'entry') this.hits++;
+    else this.misses++;
+    return result.value;
   }
 
   async mget(keys: readonly string[]): Promise<(StoredEntry | undefined)[]> {
