@@ -14,7 +14,7 @@ export interface LlmFigures {
 }
 
 /**
- * Every delegation prompt of the run, in request order, priced as Claude Sonnet 4.5 calls with
+ * Every delegation prompt of the run, in request order, priced as Claude Sonnet 4.6 calls with
  * the prefix cached (a projection from published prices, not a bill); then the same Zipf
  * request stream sent through the AI SDK with the shared response cache in front of a local
  * stand-in model (the AI SDK's mock: no network, no key), counting the model calls it saved.
@@ -28,7 +28,7 @@ export async function llmFigures(
   const draw = zipfSampler(requests.length, 1.1, 99);
   const sequence = Array.from({ length: draws }, () => cyclic(requests, draw()));
   const prompts = await Promise.all(sequence.map((request) => orchestrator.generateAgentPrompt(request)));
-  const projection = projectAnthropicCaching(prompts, 'claude-sonnet-4-5');
+  const projection = projectAnthropicCaching(prompts, 'claude-sonnet-4-6');
 
   let modelCalls = 0;
   const standIn = new MockLanguageModelV3({

@@ -42,7 +42,7 @@ describe('the demo, end to end', () => {
     expect(summary.llm.tokensPerDelegation).toBeGreaterThan(1024);
     expect(summary.llm.cacheableShare).toBeGreaterThan(0.8);
     expect(summary.llm.projectedInputCostReduction).toBeGreaterThan(0.5);
-    expect(summary.llm.prices).toMatchObject({ model: 'claude-sonnet-4-5', input: 3, cacheWrite: 3.75, cacheRead: 0.3 });
+    expect(summary.llm.prices).toMatchObject({ model: 'claude-sonnet-4-6', input: 3, cacheWrite: 3.75, cacheRead: 0.3 });
     // Each distinct prompt goes to the model once; the repeats are answered by the response cache.
     const { requests, distinct, modelCalls } = summary.llm.responseCache;
     expect(requests).toBe(40);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { projectAnthropicCaching } from './cost.js';
+import { anthropicMinCacheableTokens } from './providers/models.js';
 import { promptOf } from './fixtures/prompts.js';
 import { countTokens } from '@pm/prompt-builder';
 
@@ -8,7 +9,7 @@ describe('projectAnthropicCaching', () => {
     const calls = ['a', 'b', 'c', 'd'].map((task) => promptOf('engineer', `Task ${task}`, 2000));
     const p = calls[0]!.prefixTokens;
     const s = countTokens(calls[0]!.suffix);
-    const projection = projectAnthropicCaching(calls, 'claude-sonnet-4-5');
+    const projection = projectAnthropicCaching(calls, 'claude-sonnet-4-6');
     expect(projection.prices.input).toBe(3);
     expect(projection.prices.cacheWrite).toBeCloseTo(3.75, 9);
     expect(projection.prices.cacheRead).toBeCloseTo(0.3, 9);
@@ -26,5 +27,14 @@ describe('projectAnthropicCaching', () => {
     expect(short).toMatchObject({ cacheableTokens: 0, reduction: 0 });
     expect(projectAnthropicCaching([promptOf('qa', 'x', 2000)]).reduction).toBeLessThan(0); // a write costs 1.25×
     expect(() => projectAnthropicCaching([], 'gpt-4')).toThrow(/no published price for gpt-4/);
+  });
+
+  it("knows each model family's minimum: a 1331-token prefix is cached on Sonnet 4.6, not on Opus 4.6", () => {
+    expect(anthropicMinCacheableTokens('claude-sonnet-4-6')).toBe(1024);
+    expect(anthropicMinCacheableTokens('claude-opus-4-8')).toBe(1024);
+    for (const model of ['claude-opus-4-5-20251101', 'claude-opus-4-6', 'claude-opus-4-7', 'claude-haiku-4-5']) {
+      expect(anthropicMinCacheableTokens(model)).toBe(4096);
+    }
+    expect(anthropicMinCacheableTokens('claude-3-5-haiku-20241022')).toBe(2048);
   });
 });

@@ -27,7 +27,7 @@ export interface CachingProjection {
  * writes it (1.25× the input price), the later ones read it (0.1×); prefixes below the model's
  * minimum are paid in full. A projection from published prices, not a bill.
  */
-export function projectAnthropicCaching(calls: readonly PromptParts[], model = 'claude-sonnet-4-5'): CachingProjection {
+export function projectAnthropicCaching(calls: readonly PromptParts[], model = 'claude-sonnet-4-6'): CachingProjection {
   const price = ANTHROPIC_PRICES[model];
   if (price === undefined)
     throw new LlmError('E_LLM_CONFIG', `no published price for ${model}; known: ${Object.keys(ANTHROPIC_PRICES).join(', ')}`);

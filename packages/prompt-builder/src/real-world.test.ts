@@ -137,5 +137,5 @@ describe('published agent definitions', () => {
     expect({ loaded, built }).toEqual({ loaded: 240, built: 240 });
     expect(verbatim).toBe(files.filter((f) => !f.declaresVariables).length);
     expect((await builder.listAgents()).filter((a) => a.tier === 'custom')).toHaveLength(240);
-  });
+  }, 30_000);
 });

@@ -3,7 +3,7 @@ import { anthropicMinCacheableTokens } from './models.js';
 import { assertPromptParts, prefixTokensOf, type PromptParts } from './prompt-parts.js';
 
 export interface AnthropicParamsOptions {
-  /** e.g. `claude-sonnet-4-5`. */
+  /** e.g. `claude-sonnet-4-6`. */
   model: string;
   /** @default 1024 */
   maxTokens?: number;

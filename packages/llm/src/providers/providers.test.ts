@@ -26,11 +26,11 @@ describe('Anthropic Messages, through the official SDK', () => {
   it('sends the prefix as a system block closed by cache_control, the task after it; the second task reads the cache', async () => {
     const first = promptOf('reviewer', 'Review the login change');
     const second = promptOf('reviewer', 'Review the signup change');
-    const reply1 = await client().messages.create(anthropicMessageParams(first, { model: 'claude-sonnet-4-5' }));
-    const reply2 = await client().messages.create(anthropicMessageParams(second, { model: 'claude-sonnet-4-5' }));
+    const reply1 = await client().messages.create(anthropicMessageParams(first, { model: 'claude-sonnet-4-6' }));
+    const reply2 = await client().messages.create(anthropicMessageParams(second, { model: 'claude-sonnet-4-6' }));
     const sent = anthropicServer.requests.at(-1)!;
     expect(sent.body).toEqual({
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-4-6',
       max_tokens: 1024,
       system: [{ type: 'text', text: second.prefix, cache_control: { type: 'ephemeral' } }],
       messages: [{ role: 'user', content: second.suffix }],
@@ -48,12 +48,12 @@ describe('Anthropic Messages, through the official SDK', () => {
 
   it('leaves the breakpoint out when the prefix is below the model minimum (1024, 2048 for Haiku 3, 4096 for Opus 4.5)', () => {
     const short = promptOf('qa', 'Check it', 600);
-    expect(anthropicMessageParams(short, { model: 'claude-sonnet-4-5' }).system[0]).not.toHaveProperty('cache_control');
+    expect(anthropicMessageParams(short, { model: 'claude-sonnet-4-6' }).system[0]).not.toHaveProperty('cache_control');
     const mid = promptOf('qa', 'Check it', 1500);
-    expect(anthropicMessageParams(mid, { model: 'claude-sonnet-4-5' }).system[0]?.cache_control).toEqual({ type: 'ephemeral' });
+    expect(anthropicMessageParams(mid, { model: 'claude-sonnet-4-6' }).system[0]?.cache_control).toEqual({ type: 'ephemeral' });
     expect(anthropicMessageParams(mid, { model: 'claude-3-5-haiku-latest' }).system[0]).not.toHaveProperty('cache_control');
     expect(anthropicMessageParams(mid, { model: 'claude-opus-4-5' }).system[0]).not.toHaveProperty('cache_control');
-    expect(anthropicMessageParams(mid, { model: 'claude-sonnet-4-5', cacheTtl: '1h' }).system[0]?.cache_control).toEqual({
+    expect(anthropicMessageParams(mid, { model: 'claude-sonnet-4-6', cacheTtl: '1h' }).system[0]?.cache_control).toEqual({
       type: 'ephemeral',
       ttl: '1h',
     });
@@ -92,7 +92,7 @@ describe('the AI SDK (6.x providers)', () => {
     const prompt = promptOf('writer', 'Write the changelog');
     const { messages, providerOptions } = aiSdkPrompt(prompt);
     const anthropic = createAnthropic({ apiKey: 'k', baseURL: `${anthropicServer.url}/v1` });
-    const answer = await generateText({ model: anthropic('claude-sonnet-4-5'), messages, providerOptions, maxRetries: 0 });
+    const answer = await generateText({ model: anthropic('claude-sonnet-4-6'), messages, providerOptions, maxRetries: 0 });
     expect(answer.text).toContain('Done');
     const sentToAnthropic = anthropicServer.requests.at(-1)!.body as { system: unknown; messages: unknown[] };
     expect(sentToAnthropic.system).toEqual([{ type: 'text', text: prompt.prefix, cache_control: { type: 'ephemeral' } }]);

@@ -4,7 +4,7 @@ import { aiSdkPrompt } from '../providers/ai-sdk.js';
 import { LlmError } from '../errors.js';
 import { errorForStatus, promptOf } from './anthropic.js';
 
-/** A language model the AI SDK accepts (`anthropic('claude-sonnet-4-5')`, a wrapped model, ...): typed loosely so `ai` stays optional. */
+/** A language model the AI SDK accepts (`anthropic('claude-sonnet-4-6')`, a wrapped model, ...): typed loosely so `ai` stays optional. */
 export type AiSdkModel = Parameters<typeof generateTextType>[0]['model'];
 
 export interface AiSdkRunnerOptions {

@@ -6,7 +6,7 @@ import { anthropicMessageParams } from '../providers/anthropic.js';
 export interface AnthropicRunnerOptions {
   /** @default process.env.ANTHROPIC_API_KEY */
   apiKey?: string;
-  /** @default process.env.PM_LLM_MODEL ?? 'claude-sonnet-4-5' */
+  /** @default process.env.PM_LLM_MODEL ?? 'claude-sonnet-4-6' */
   model?: string;
   /** @default process.env.PM_LLM_MAX_TOKENS ?? 1024 */
   maxTokens?: number;
@@ -45,7 +45,7 @@ const positiveInt = (name: string, raw: string | number | undefined, fallback: n
  */
 export function createAnthropicRunner(options: AnthropicRunnerOptions = {}): AgentRunner {
   let client: Anthropic | undefined;
-  const model = options.model ?? process.env.PM_LLM_MODEL ?? 'claude-sonnet-4-5';
+  const model = options.model ?? process.env.PM_LLM_MODEL ?? 'claude-sonnet-4-6';
   const connect = (): Anthropic => {
     if (client !== undefined) return client;
     const apiKey = options.apiKey ?? process.env.ANTHROPIC_API_KEY;

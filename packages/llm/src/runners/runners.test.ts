@@ -40,14 +40,14 @@ async function failure(run: () => unknown): Promise<unknown> {
   }
   throw new Error('expected a failure');
 }
-const runner = (options = {}) => createAnthropicRunner({ apiKey: KEY, baseURL: server.url, model: 'claude-sonnet-4-5', ...options });
+const runner = (options = {}) => createAnthropicRunner({ apiKey: KEY, baseURL: server.url, model: 'claude-sonnet-4-6', ...options });
 
 describe('the Anthropic runner (official SDK)', () => {
   it('sends the prefix with cache control and reports usage: a cache write, then reads', async () => {
     const first = await runner().run(input('Implement auth'));
     const second = await runner().run(input('Implement billing'));
     expect(first.output).toContain('Done');
-    expect(first.details).toMatchObject({ model: 'claude-sonnet-4-5', stopReason: 'end_turn' });
+    expect(first.details).toMatchObject({ model: 'claude-sonnet-4-6', stopReason: 'end_turn' });
     const [u1, u2] = [first.details?.usage, second.details?.usage] as { cacheCreationInputTokens: number; cacheReadInputTokens: number }[];
     expect(u1!.cacheCreationInputTokens).toBeGreaterThan(1024);
     expect(u2!.cacheReadInputTokens).toBe(u1!.cacheCreationInputTokens);
@@ -98,7 +98,7 @@ describe('the Anthropic runner (official SDK)', () => {
 
 describe('the AI SDK runner', () => {
   it('runs any AI SDK model with the cached prefix and reports its usage', async () => {
-    const model = createAnthropic({ apiKey: KEY, baseURL: `${server.url}/v1` })('claude-sonnet-4-5');
+    const model = createAnthropic({ apiKey: KEY, baseURL: `${server.url}/v1` })('claude-sonnet-4-6');
     const run = createAiSdkRunner({ model, maxRetries: 0 });
     await run.run(input('first'));
     const second = await run.run(input('second'));
@@ -147,7 +147,7 @@ describe('delegation through the orchestrator to the runner module in an agent s
   });
 
   it('calls the model with the delegation prefix cached, usage in the result details', async () => {
-    Object.assign(process.env, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: server.url, PM_LLM_MODEL: 'claude-sonnet-4-5' });
+    Object.assign(process.env, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: server.url, PM_LLM_MODEL: 'claude-sonnet-4-6' });
     const cache = new SharedPromptCache();
     const builder = new AgentPromptBuilder({ projectDir, userDir: projectDir, cache });
     // The runner module is TypeScript here: the agent processes load it through tsx.
