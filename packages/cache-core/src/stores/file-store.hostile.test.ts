@@ -204,6 +204,19 @@ describe('FileStore never follows a symlink', () => {
   });
 });
 
+/** A valid record of today's layout (PMF1 header, key, checksum) whose codec says `codecVersion`. */
+async function writeRecord(dir: string, key: string, value: unknown, codecVersion: number): Promise<void> {
+  const keyBytes = Buffer.from(key);
+  const header = Buffer.alloc(8);
+  Buffer.from('PMF1').copy(header);
+  header.writeUInt32BE(keyBytes.length, 4);
+  const encoded = encodeEntry(forever(value));
+  encoded[0] = codecVersion;
+  const body = Buffer.concat([header, keyBytes, encoded]);
+  await mkdir(shardOf(dir, key), { recursive: true });
+  await writeFile(fileOf(dir, key), Buffer.concat([body, createHash('sha256').update(body).digest()]));
+}
+
 describe('FileStore across format versions (a rolling upgrade)', () => {
   it("reads another version's records as misses and leaves them in place, uncounted", async () => {
     const dir = await tempDir();
@@ -213,15 +226,7 @@ describe('FileStore across format versions (a rolling upgrade)', () => {
     const future = Buffer.concat([Buffer.from('PMF2'), Buffer.from('whatever the next release writes')]);
     await mkdir(shardOf(dir, 'new-layout'), { recursive: true });
     await writeFile(fileOf(dir, 'new-layout'), future);
-    const key = Buffer.from('new-codec');
-    const header = Buffer.alloc(8);
-    Buffer.from('PMF1').copy(header);
-    header.writeUInt32BE(key.length, 4);
-    const encoded = encodeEntry(forever('v'));
-    encoded[0] = 9;
-    const body = Buffer.concat([header, key, encoded]);
-    await mkdir(shardOf(dir, 'new-codec'), { recursive: true });
-    await writeFile(fileOf(dir, 'new-codec'), Buffer.concat([body, createHash('sha256').update(body).digest()]));
+    await writeRecord(dir, 'new-codec', 'v', 9);
     expect(await store.get('new-layout')).toBeUndefined();
     expect(await store.get('new-codec')).toBeUndefined();
     expect(await store.cleanup()).toBe(0);
@@ -234,15 +239,7 @@ describe('FileStore across format versions (a rolling upgrade)', () => {
     const dir = await tempDir();
     const store = new FileStore({ dir });
     await store.connect();
-    const key = Buffer.from('old-codec');
-    const header = Buffer.alloc(8);
-    Buffer.from('PMF1').copy(header);
-    header.writeUInt32BE(key.length, 4);
-    const encoded = encodeEntry(forever('written by 0.x'));
-    encoded[0] = 1;
-    const body = Buffer.concat([header, key, encoded]);
-    await mkdir(shardOf(dir, 'old-codec'), { recursive: true });
-    await writeFile(fileOf(dir, 'old-codec'), Buffer.concat([body, createHash('sha256').update(body).digest()]));
+    await writeRecord(dir, 'old-codec', 'written by 0.x', 1);
     expect((await store.get('old-codec'))?.value).toBe('written by 0.x');
     expect(store.corruptions).toBe(0);
   });
