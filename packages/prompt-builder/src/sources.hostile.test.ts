@@ -1,11 +1,12 @@
 /** Prompt sources in a hostile project: symlinks planted to secrets, prompts too big to cache. */
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { SharedPromptCache } from '@pm/cache-core';
+import { canTestPermissions, OTHER_USER, WITHOUT_FILE_CAPABILITIES } from '@pm/cache-core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentPromptBuilder } from './agent-prompt-builder.js';
 import { PromptBuilderError } from './errors.js';
@@ -68,15 +69,16 @@ describe('prompt sources never follow a symlink out of their directory', () => {
 });
 
 describe('files this process may not read', () => {
-  // Root reads everything: the builder runs as the unprivileged user nobody, as a shared host's
-  // second user would, against a profile another user keeps 0600.
-  it.runIf(process.getuid?.() === 0)(
+  // Root reads everything: the builder runs without the capabilities that bypass file
+  // permissions, against a profile that another user keeps 0600.
+  it.runIf(canTestPermissions)(
     'names an unreadable profile in a typed error, and still lists and builds the readable ones',
     async () => {
-      await chmod(root, 0o755);
       await writeFile(path.join(projectDir, '.pm/agents/engineer.md'), profile([]));
-      await writeFile(path.join(projectDir, '.pm/agents/private.md'), profile([]).replace('name: engineer', 'name: private'));
-      await chmod(path.join(projectDir, '.pm/agents/private.md'), 0o600);
+      const secret = path.join(projectDir, '.pm/agents/private.md');
+      await writeFile(secret, profile([]).replace('name: engineer', 'name: private'));
+      await chmod(secret, 0o600);
+      await chown(secret, OTHER_USER.uid, OTHER_USER.gid);
       const script = `
         const { AgentPromptBuilder } = await import(${JSON.stringify(new URL('./index.ts', import.meta.url).href)});
         const builder = new AgentPromptBuilder({ projectDir: process.argv[1], userDir: process.argv[2] });
@@ -86,15 +88,11 @@ describe('files this process may not read', () => {
         console.log(JSON.stringify({ agents, built, error }));
       `;
       const tsx = createRequire(import.meta.url).resolve('tsx');
+      const [setpriv, ...drop] = WITHOUT_FILE_CAPABILITIES;
       const { stdout } = await run(
-        process.execPath,
-        ['--import', tsx, '--input-type=module', '-e', script, projectDir, path.join(root, 'home')],
-        {
-          uid: 65534,
-          gid: 65534,
-          cwd: '/',
-          env: { ...process.env, TSX_DISABLE_CACHE: '1' },
-        },
+        setpriv,
+        [...drop, process.execPath, '--import', tsx, '--input-type=module', '-e', script, projectDir, path.join(root, 'home')],
+        { env: { ...process.env, TSX_DISABLE_CACHE: '1' } },
       );
       const result = JSON.parse(stdout) as { agents: string[]; built: boolean; error: string };
       expect(result.agents).toEqual(expect.arrayContaining(['engineer', 'private']));

@@ -4,13 +4,14 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CacheStoreError } from '../errors.js';
 import { encodeEntry } from './codec.js';
+import { canTestPermissions, OTHER_USER, WITHOUT_FILE_CAPABILITIES } from '../testing/file-permissions.js';
 import { FILE_STORE_MARKER, FileStore } from './file-store.js';
 
 const run = promisify(execFile);
@@ -83,7 +84,6 @@ describe('FileStore owns its directory', () => {
 
   it.runIf(isRoot)('keeps records from other users of the host (a real unprivileged process)', async () => {
     const dir = await tempDir();
-    await chmod(path.dirname(dir), 0o755).catch(() => undefined);
     const store = new FileStore({ dir });
     await store.set('secret:prompt', forever('the system prompt'));
     const probe = `const fs = require('fs'); for (const p of process.argv.slice(1)) { try { fs.readFileSync(p); console.log('read ' + p); } catch (e) { console.log(e.code); } }`;
@@ -97,27 +97,29 @@ describe('FileStore owns its directory', () => {
     expect(list.stdout.trim()).toBe('EACCES');
   });
 
-  it.runIf(isRoot)('reports a directory it may not use as a CacheStoreError, not a crash (an unprivileged process)', async () => {
-    const dir = await tempDir();
-    await new FileStore({ dir }).connect(); // root-owned, 0700
-    const script = `
+  it.runIf(canTestPermissions)(
+    'reports a directory it may not use as a CacheStoreError, not a crash (a directory of another user)',
+    async () => {
+      const dir = await tempDir();
+      await new FileStore({ dir }).connect(); // 0700
+      await chown(dir, OTHER_USER.uid, OTHER_USER.gid);
+      const script = `
       const { FileStore } = await import(${JSON.stringify(new URL('./file-store.ts', import.meta.url).href)});
       const store = new FileStore({ dir: process.argv[1] });
       const health = await store.health();
       const error = await store.set('k', { value: 1, expiresAt: Infinity }).then(() => 'stored', (e) => e.name + ': ' + e.message);
       console.log(JSON.stringify({ health, error }));
     `;
-    const tsx = (await import('node:module')).createRequire(import.meta.url).resolve('tsx');
-    const { stdout } = await run(process.execPath, ['--import', tsx, '--input-type=module', '-e', script, dir], {
-      uid: 65534,
-      gid: 65534,
-      cwd: '/',
-      env: { ...process.env, TSX_DISABLE_CACHE: '1' },
-    });
-    const result = JSON.parse(stdout) as { health: { ok: boolean; error: string }; error: string };
-    expect(result.health.ok).toBe(false);
-    expect(result.error).toMatch(/^CacheStoreError: \[cache-core\] cannot use .*EACCES/);
-  });
+      const tsx = (await import('node:module')).createRequire(import.meta.url).resolve('tsx');
+      const [setpriv, ...drop] = WITHOUT_FILE_CAPABILITIES;
+      const { stdout } = await run(setpriv, [...drop, process.execPath, '--import', tsx, '--input-type=module', '-e', script, dir], {
+        env: { ...process.env, TSX_DISABLE_CACHE: '1' },
+      });
+      const result = JSON.parse(stdout) as { health: { ok: boolean; error: string }; error: string };
+      expect(result.health.ok).toBe(false);
+      expect(result.error).toMatch(/^CacheStoreError: \[cache-core\] cannot use .*(EACCES|EPERM)/);
+    },
+  );
 
   it('clears only its own records; a foreign file inside makes clear() refuse, and nothing is removed', async () => {
     const dir = await tempDir();

@@ -8,3 +8,4 @@
 export { describeStoreConformance } from './store-conformance.js';
 export { clusterNodesFromEnv, freePort, RedisProcess, redisServerAvailable, redisTestsEnabled, startCluster } from './redis-server.js';
 export { TcpProxy } from './tcp-proxy.js';
+export { canTestPermissions, OTHER_USER, WITHOUT_FILE_CAPABILITIES } from './file-permissions.js';
