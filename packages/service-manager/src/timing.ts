@@ -8,9 +8,9 @@ import { ServiceTimeoutError } from './errors.js';
 export function withTimeout<T>(work: () => T | Promise<T>, ms: number, what: string): Promise<T> {
   const running = (async () => work())();
   if (!Number.isFinite(ms)) return running;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
+  // One promise and one timer, no race/finally chain: this wraps every L2 call.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
       () => {
         reject(new ServiceTimeoutError(`${what} did not finish within ${ms} ms`));
         // Validated durations never exceed a timer's range; a raw number that does waits the longest a timer can.
@@ -18,9 +18,18 @@ export function withTimeout<T>(work: () => T | Promise<T>, ms: number, what: str
       Math.min(ms, MAX_TIMER_MS),
     );
     timer.unref();
-  });
-  return Promise.race([running, timeout]).finally(() => {
-    clearTimeout(timer);
+    running.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        // The work's own rejection, passed through unchanged.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        reject(error);
+      },
+    );
   });
 }
 

@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
+import { ProxyTracerProvider, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 
 /** What a traced function may say about its outcome. */
 export interface TracedSpan {
@@ -11,6 +11,26 @@ export interface TracedSpan {
  * what `fn` calls; an exception is recorded (`error.type`, status ERROR) and rethrown. Through
  * `@opentelemetry/api`: a no-op (non-recording spans) until the application installs an SDK.
  */
+/**
+ * The provider the API hands out while no SDK is installed (a fresh proxy has no delegate).
+ * ProxyTracerProvider is deprecated for removal in API 2.0; `@opentelemetry/api` is pinned to 1.x.
+ */
+// eslint-disable-next-line @typescript-eslint/no-deprecated
+const NO_SDK = new ProxyTracerProvider().getDelegate();
+
+/** A span handle that records nothing, for when no SDK is installed. */
+const UNTRACED: TracedSpan = { set: () => undefined, failed: () => undefined };
+
+/**
+ * Whether an OpenTelemetry SDK is installed (a tracer provider registered with the API). Without
+ * one every span is a no-op, and skipping them saves a hot call ~2 µs of allocations.
+ */
+export function tracingInstalled(): boolean {
+  const provider = trace.getTracerProvider();
+  // eslint-disable-next-line @typescript-eslint/no-deprecated
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_SDK;
+}
+
 export async function traced<T>(
   scope: string,
   name: string,
@@ -18,6 +38,7 @@ export async function traced<T>(
   fn: (span: TracedSpan) => Promise<T>,
   kind: SpanKind = SpanKind.INTERNAL,
 ): Promise<T> {
+  if (!tracingInstalled()) return fn(UNTRACED);
   return trace.getTracer(scope).startActiveSpan(name, { kind, attributes }, async (span) => {
     const handle: TracedSpan = {
       set: (more) => span.setAttributes(more),

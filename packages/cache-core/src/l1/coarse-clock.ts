@@ -10,6 +10,14 @@ export class CoarseClock {
     this.#cached = 0;
   };
 
+  /**
+   * The time read this millisecond, or 0 when it must be read again (the first call of each
+   * millisecond): the read path times that call, so sampling latency costs no counter.
+   */
+  get cached(): number {
+    return this.#cached;
+  }
+
   now(): number {
     if (this.#cached !== 0) return this.#cached;
     const now = Date.now();

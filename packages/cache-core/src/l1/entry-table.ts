@@ -4,8 +4,6 @@ import type { NamespaceStats } from '../stats/namespace-stats.js';
 export const NONE = -1;
 
 const INITIAL_CAPACITY = 64;
-/** An entry's access count stops here rather than wrapping to 0. */
-const MAX_COUNT = 0xffffffff;
 
 /**
  * The fields of every L1 entry, one typed array per field, indexed by a slot number that
@@ -19,12 +17,21 @@ const MAX_COUNT = 0xffffffff;
  * Free slots are chained through `next` too.
  */
 export class EntryTable {
+  /** The value, or an `Annotated` holding it when `annotated[slot]` is 1. */
   values: unknown[] = [];
+  /** Whether `values[slot]` is annotated: removing an entry then never touches its value. */
+  annotated = new Uint8Array(0);
   keys: (string | undefined)[] = [];
   expiresAt = new Float64Array(0);
   createdAt = new Float64Array(0);
   sizes = new Uint32Array(0);
-  accessCounts = new Uint32Array(0);
+  /**
+   * Hits on the entry while held: its `accessCount`, and the only hit counter a read moves.
+   * Float64 so that `++` needs no overflow check (exact to 2^53).
+   */
+  accessCounts = new Float64Array(0);
+  /** How many of `accessCounts` the cache's counters already hold (see L1Cache.settleHits). */
+  countedHits = new Float64Array(0);
   namespaceIds = new Uint16Array(0);
   next = new Int32Array(0);
   prev = new Int32Array(0);
@@ -40,7 +47,7 @@ export class EntryTable {
   }
 
   /** A free slot holding `value` for `key`; `link` puts it on its namespace's list. */
-  allocate(key: string, value: unknown, createdAt: number, expiresAt: number, size: number): number {
+  allocate(key: string, value: unknown, annotated: boolean, createdAt: number, expiresAt: number, size: number): number {
     let slot = this.#free;
     if (slot !== NONE) this.#free = this.next[slot]!;
     else {
@@ -48,11 +55,13 @@ export class EntryTable {
       slot = this.#used++;
     }
     this.values[slot] = value;
+    this.annotated[slot] = annotated ? 1 : 0;
     this.keys[slot] = key;
     this.createdAt[slot] = createdAt;
     this.expiresAt[slot] = expiresAt;
     this.sizes[slot] = size;
     this.accessCounts[slot] = 0;
+    this.countedHits[slot] = 0;
     return slot;
   }
 
@@ -77,9 +86,16 @@ export class EntryTable {
     this.#free = slot;
   }
 
-  countAccess(slot: number): void {
-    const count = this.accessCounts[slot]!;
-    if (count !== MAX_COUNT) this.accessCounts[slot] = count + 1;
+  /** Slots ever handed out: every live slot is below this. */
+  get used(): number {
+    return this.#used;
+  }
+
+  /** Hits on `slot` not yet in the counters; marks them counted. */
+  takeUncountedHits(slot: number): number {
+    const uncounted = this.accessCounts[slot]! - this.countedHits[slot]!;
+    this.countedHits[slot] = this.accessCounts[slot]!;
+    return uncounted;
   }
 
   /** The keys on a namespace's list. */
@@ -90,7 +106,7 @@ export class EntryTable {
   }
 
   #grow(capacity: number): void {
-    const grown = <T extends Float64Array | Uint32Array | Uint16Array | Int32Array>(old: T, make: new (n: number) => T): T => {
+    const grown = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array | Int32Array>(old: T, make: new (n: number) => T): T => {
       const array = new make(capacity);
       array.set(old);
       return array;
@@ -98,7 +114,9 @@ export class EntryTable {
     this.expiresAt = grown(this.expiresAt, Float64Array);
     this.createdAt = grown(this.createdAt, Float64Array);
     this.sizes = grown(this.sizes, Uint32Array);
-    this.accessCounts = grown(this.accessCounts, Uint32Array);
+    this.annotated = grown(this.annotated, Uint8Array);
+    this.accessCounts = grown(this.accessCounts, Float64Array);
+    this.countedHits = grown(this.countedHits, Float64Array);
     this.namespaceIds = grown(this.namespaceIds, Uint16Array);
     this.next = grown(this.next, Int32Array);
     this.prev = grown(this.prev, Int32Array);

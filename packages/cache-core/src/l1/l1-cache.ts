@@ -3,7 +3,7 @@ import { CacheConfigError } from '../errors.js';
 import type { KeyPattern } from '../invalidation/pattern.js';
 import { TagIndex } from '../invalidation/tag-index.js';
 import type { CacheStats } from '../stats/counters.js';
-import { L1_SAMPLE_EVERY } from '../stats/latency.js';
+import type { NamespaceStats } from '../stats/namespace-stats.js';
 import type { CacheInfo, EvictionPolicyName, MemoryPressureResult, MemoryPressureSeverity } from '../types.js';
 import { CoarseClock } from './coarse-clock.js';
 import { Annotated, BareEntry, prepareWrite, type PreparedWrite, type ReadEntry } from './entry.js';
@@ -62,14 +62,15 @@ export class L1Cache {
   #evicting = false;
   /** Accounted bytes of every entry held. */
   #bytes = 0;
-  /** Reads until the next timed one. */
-  #untilSample = L1_SAMPLE_EVERY;
   readonly #maxEntryBytes: number;
 
   constructor(limits: L1Limits, stats: CacheStats) {
     this.#limits = limits;
     this.#maxEntryBytes = Math.min(limits.maxBytes, MAX_ENTRY_BYTES);
     this.#stats = stats;
+    stats.settleHitsWith(() => {
+      this.#settleHits();
+    });
     // One slot more than entries: a write holds its new slot before lru-cache evicts the old one.
     this.#table = new EntryTable(limits.maxEntries + 1);
     const dispose = (slot: number, key: string, reason: LRUCache.DisposeReason): void => {
@@ -127,23 +128,23 @@ export class L1Cache {
     const table = this.#table;
     // One lookup whether the key is new or not: an overwrite shows up as lru-cache disposing the
     // old slot (reason 'set') inside this set, and that slot is released below.
-    const slot = table.allocate(key, write.stored, write.createdAt, write.expiresAt, size);
+    const annotations = write.annotations;
+    const slot = table.allocate(key, write.stored, annotations !== undefined, write.createdAt, write.expiresAt, size);
     this.#replaced = MISS;
     this.#lru.set(key, slot);
     const replaced = this.#replaced;
     // An overwrite keeps its namespace: no string work for a rewritten key.
     const namespaces = this.#stats.namespaces;
-    const ns = replaced === MISS ? namespaces.forKey(key) : namespaces.byId(table.namespaceIds[replaced]!);
+    const ns = replaced === MISS ? namespaces.forKey(key) : this.#namespaceOf(replaced);
     table.link(slot, ns);
     ns.entryCount++;
     ns.sizeBytes += size;
     this.#bytes += size;
-    const tags = write.annotations?.tags;
+    const tags = annotations?.tags;
     if (replaced !== MISS) {
       const oldTags = this.#annotationsAt(replaced)?.tags;
       if (tags !== oldTags) this.#tags.replace(key, oldTags, tags);
-      this.#tinyLfu?.released(replaced);
-      table.release(replaced, ns);
+      this.#release(replaced, ns);
     } else if (tags !== undefined) this.#tags.replace(key, undefined, tags);
     if (this.#tinyLfu !== undefined) {
       this.#tinyLfu.admitted(slot, key);
@@ -156,12 +157,13 @@ export class L1Cache {
    * counted by the caller, which may still ask L2. The hot path of `getSync`.
    */
   readValue(key: string): unknown {
-    if (--this.#untilSample === 0) return this.#timedRead(key);
+    const now = this.#clock.cached;
+    if (now === 0) return this.#timedRead(key);
     // #lookup written out: one call level less lets V8 inline lru-cache's get into getSync.
     const slot = this.#lru.get(key);
     if (slot === undefined) return undefined;
     const table = this.#table;
-    if (table.expiresAt[slot]! <= this.#clock.now()) {
+    if (table.expiresAt[slot]! <= now) {
       this.#expired(key, slot);
       return undefined;
     }
@@ -170,9 +172,12 @@ export class L1Cache {
     return stored instanceof Annotated ? stored.value : stored;
   }
 
-  /** `readValue`, timed into the L1 get histogram (one read in L1_SAMPLE_EVERY). */
+  /**
+   * `readValue`, timed into the L1 get histogram: the first read of each millisecond (when the
+   * coarse clock is read again), so a busy cache times ~1000 reads a second and the others pay
+   * nothing for it.
+   */
   #timedRead(key: string): unknown {
-    this.#untilSample = L1_SAMPLE_EVERY;
     const start = performance.now();
     const slot = this.#lookup(key);
     const value = slot === MISS ? undefined : this.#entryAt(slot).value;
@@ -331,12 +336,33 @@ export class L1Cache {
     return slot;
   }
 
-  /** A hit on `slot`: its access count, the frequency sketch, the namespace's counters. */
+  /** A hit on `slot`: its access count (the counters take it later, see CacheStats) and the frequency sketch. */
   #counted(slot: number): void {
-    const table = this.#table;
-    table.countAccess(slot);
+    this.#table.accessCounts[slot]! += 1;
     this.#tinyLfu?.recordHit(slot);
-    this.#stats.hit(this.#stats.namespaces.byId(table.namespaceIds[slot]!));
+  }
+
+  /** Adds the hits entries took since last counted to the counters (on a metrics read). */
+  #settleHits(): void {
+    const table = this.#table;
+    for (let slot = 0; slot < table.used; slot++) {
+      if (table.accessCounts[slot] !== table.countedHits[slot]) this.#settleHitsOf(slot, this.#namespaceOf(slot));
+    }
+  }
+
+  #settleHitsOf(slot: number, ns: NamespaceStats): void {
+    if (this.#table.accessCounts[slot] !== this.#table.countedHits[slot]) this.#stats.hit(ns, this.#table.takeUncountedHits(slot));
+  }
+
+  #namespaceOf(slot: number): NamespaceStats {
+    return this.#stats.namespaces.byId(this.#table.namespaceIds[slot]!);
+  }
+
+  /** Frees the slot of an entry that left (its hits counted first). */
+  #release(slot: number, ns: NamespaceStats): void {
+    this.#settleHitsOf(slot, ns);
+    this.#tinyLfu?.released(slot);
+    this.#table.release(slot, ns);
   }
 
   /** An expired entry was read: removed (a miss and an expired removal) unless kept for grace. */
@@ -353,8 +379,7 @@ export class L1Cache {
   }
 
   #annotationsAt(slot: number): Annotated | undefined {
-    const stored = this.#table.values[slot];
-    return stored instanceof Annotated ? stored : undefined;
+    return this.#table.annotated[slot] === 1 ? (this.#table.values[slot] as Annotated) : undefined;
   }
 
   #staleUntil(slot: number): number {
@@ -363,7 +388,7 @@ export class L1Cache {
 
   #disposed(slot: number, key: string, reason: LRUCache.DisposeReason): void {
     const table = this.#table;
-    const ns = this.#stats.namespaces.byId(table.namespaceIds[slot]!);
+    const ns = this.#namespaceOf(slot);
     ns.entryCount--;
     ns.sizeBytes -= table.sizes[slot]!;
     this.#bytes -= table.sizes[slot]!;
@@ -374,8 +399,7 @@ export class L1Cache {
     }
     const tags = this.#annotationsAt(slot)?.tags;
     if (tags !== undefined) this.#tags.replace(key, tags, undefined);
-    this.#tinyLfu?.released(slot);
-    table.release(slot, ns);
+    this.#release(slot, ns);
     if (reason === 'evict' || this.#evicting) this.#stats.evicted(ns);
   }
 

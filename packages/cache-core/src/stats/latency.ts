@@ -27,8 +27,8 @@ export type LatencyOperation = 'get' | 'set';
 
 /**
  * Get and set latency per tier. L2 calls are all timed (they cost ~100 µs; two clock reads are
- * noise). L1 calls cost ~100 ns, as much as reading the clock twice, so only one in
- * {@link L1_SAMPLE_EVERY} is timed: the histogram's shape is right and a hit pays one decrement.
+ * noise). L1 calls cost ~100 ns, as much as reading the clock twice, so they are sampled: the
+ * first read of each millisecond (see L1Cache.readValue) and one write in {@link L1_SAMPLE_EVERY}.
  */
 export class Latencies {
   readonly #histograms = new Map<string, LatencyHistogram>();
@@ -49,5 +49,5 @@ export class Latencies {
   }
 }
 
-/** One L1 call in this many is timed. */
+/** One L1 write in this many is timed. */
 export const L1_SAMPLE_EVERY = 256;

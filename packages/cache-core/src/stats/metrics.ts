@@ -19,6 +19,7 @@ export interface Occupancy {
 
 /** The `getMetrics()` snapshot: counters, occupancy, namespaces, and the tiers when configured. */
 export function metricsSnapshot(stats: CacheStats, occupancy: Occupancy, tiers: SharedTiers | undefined): CacheMetrics {
+  stats.settle();
   const { hits, misses } = stats.counters;
   const memoryUsagePercent = (occupancy.sizeBytes / occupancy.maxBytes) * 100;
   const namespaces: Record<string, NamespaceMetrics> = {};

@@ -45,6 +45,61 @@ describe('getMetrics', () => {
     expect(cache.getMetrics()).toMatchObject({ hits: 0, misses: 0, sets: 0, entryCount: 1 });
   });
 
+  it('keeps the hits of entries that were overwritten, deleted, evicted or expired, and counts each hit once', () => {
+    vi.useFakeTimers();
+    const cache = new SharedPromptCache({ maxEntries: 2 });
+    const read = (key: string, times: number) => {
+      for (let i = 0; i < times; i++) expect(cache.getSync(key)).toBeDefined();
+    };
+    cache.setSync('ns:a', 1);
+    read('ns:a', 3);
+    cache.setSync('ns:a', 2); // overwrite
+    read('ns:a', 1);
+    cache.setSync('ns:b', 1);
+    read('ns:b', 2);
+    expect(cache.getMetrics()).toMatchObject({ hits: 6 });
+    cache.setSync('ns:b', 2, { ttl: 1000 });
+    read('ns:b', 1);
+    vi.advanceTimersByTime(2000);
+    expect(cache.getSync('ns:b')).toBeUndefined(); // expired
+    cache.setSync('other:c', 1);
+    read('other:c', 2);
+    cache.setSync('other:d', 1); // evicts ns:a
+    expect(cache.getSync('ns:a')).toBeUndefined();
+    const metrics = cache.getMetrics();
+    vi.useRealTimers();
+    expect(metrics).toMatchObject({ hits: 9, misses: 2, evictions: 1, expiredRemovals: 1 });
+    expect(metrics.namespaces.ns).toMatchObject({ hits: 7, misses: 2 });
+    expect(metrics.namespaces.other).toMatchObject({ hits: 2 });
+    expect(cache.getMetrics()).toMatchObject({ hits: 9 }); // read twice, counted once
+  });
+
+  it('resetMetrics forgets hits taken before it, not the entries’ access counts', () => {
+    const cache = new SharedPromptCache();
+    cache.setSync('ns:a', 1);
+    cache.getSync('ns:a');
+    cache.getSync('ns:a');
+    cache.resetMetrics();
+    cache.getSync('ns:a');
+    expect(cache.getMetrics()).toMatchObject({ hits: 1 });
+    expect(cache.getMetrics().namespaces.ns).toMatchObject({ hits: 1 });
+    expect(cache.getCacheInfo().entries[0]).toMatchObject({ key: 'ns:a', accessCount: 3 });
+  });
+
+  it('times the first L1 read of each millisecond: a burst adds one sample, reads a few ms apart one each', async () => {
+    const cache = new SharedPromptCache();
+    cache.setSync('ns:a', 1);
+    const l1Gets = () => cache.getMetrics().latency.find((h) => h.tier === 'l1' && h.operation === 'get')?.count ?? 0;
+    await new Promise((resolve) => setTimeout(resolve, 3));
+    for (let i = 0; i < 1000; i++) cache.getSync('ns:a');
+    expect(l1Gets()).toBe(1);
+    for (let i = 0; i < 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 3));
+      cache.getSync('ns:a');
+    }
+    expect(l1Gets()).toBe(6);
+  });
+
   it('resetMetrics zeroes counters but keeps entries', async () => {
     const cache = new SharedPromptCache();
     await cache.set('a:1', 1);
