@@ -17,10 +17,7 @@ const INITIAL_CAPACITY = 64;
  * Free slots are chained through `next` too.
  */
 export class EntryTable {
-  /** The value, or an `Annotated` holding it when `annotated[slot]` is 1. */
   values: unknown[] = [];
-  /** Whether `values[slot]` is annotated: removing an entry then never touches its value. */
-  annotated = new Uint8Array(0);
   keys: (string | undefined)[] = [];
   expiresAt = new Float64Array(0);
   createdAt = new Float64Array(0);
@@ -47,7 +44,7 @@ export class EntryTable {
   }
 
   /** A free slot holding `value` for `key`; `link` puts it on its namespace's list. */
-  allocate(key: string, value: unknown, annotated: boolean, createdAt: number, expiresAt: number, size: number): number {
+  allocate(key: string, value: unknown, createdAt: number, expiresAt: number, size: number): number {
     let slot = this.#free;
     if (slot !== NONE) this.#free = this.next[slot]!;
     else {
@@ -55,7 +52,6 @@ export class EntryTable {
       slot = this.#used++;
     }
     this.values[slot] = value;
-    this.annotated[slot] = annotated ? 1 : 0;
     this.keys[slot] = key;
     this.createdAt[slot] = createdAt;
     this.expiresAt[slot] = expiresAt;
@@ -73,8 +69,11 @@ export class EntryTable {
     ns.head = slot;
   }
 
-  /** Unlinks `slot` from its namespace and frees it; the value and key are let go. */
-  release(slot: number, ns: NamespaceStats): void {
+  /**
+   * Unlinks `slot` from its namespace and frees it; the value and key are let go. Returns the
+   * hits it took that the counters do not hold yet.
+   */
+  release(slot: number, ns: NamespaceStats): number {
     const next = this.next[slot]!;
     const prev = this.prev[slot]!;
     if (prev === NONE) ns.head = next;
@@ -84,6 +83,7 @@ export class EntryTable {
     this.keys[slot] = undefined;
     this.next[slot] = this.#free;
     this.#free = slot;
+    return this.takeUncountedHits(slot);
   }
 
   /** Slots ever handed out: every live slot is below this. */
@@ -106,7 +106,7 @@ export class EntryTable {
   }
 
   #grow(capacity: number): void {
-    const grown = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array | Int32Array>(old: T, make: new (n: number) => T): T => {
+    const grown = <T extends Float64Array | Uint32Array | Uint16Array | Int32Array>(old: T, make: new (n: number) => T): T => {
       const array = new make(capacity);
       array.set(old);
       return array;
@@ -114,7 +114,6 @@ export class EntryTable {
     this.expiresAt = grown(this.expiresAt, Float64Array);
     this.createdAt = grown(this.createdAt, Float64Array);
     this.sizes = grown(this.sizes, Uint32Array);
-    this.annotated = grown(this.annotated, Uint8Array);
     this.accessCounts = grown(this.accessCounts, Float64Array);
     this.countedHits = grown(this.countedHits, Float64Array);
     this.namespaceIds = grown(this.namespaceIds, Uint16Array);

@@ -128,8 +128,7 @@ export class L1Cache {
     const table = this.#table;
     // One lookup whether the key is new or not: an overwrite shows up as lru-cache disposing the
     // old slot (reason 'set') inside this set, and that slot is released below.
-    const annotations = write.annotations;
-    const slot = table.allocate(key, write.stored, annotations !== undefined, write.createdAt, write.expiresAt, size);
+    const slot = table.allocate(key, write.stored, write.createdAt, write.expiresAt, size);
     this.#replaced = MISS;
     this.#lru.set(key, slot);
     const replaced = this.#replaced;
@@ -140,7 +139,7 @@ export class L1Cache {
     ns.entryCount++;
     ns.sizeBytes += size;
     this.#bytes += size;
-    const tags = annotations?.tags;
+    const tags = write.annotations?.tags;
     if (replaced !== MISS) {
       const oldTags = this.#annotationsAt(replaced)?.tags;
       if (tags !== oldTags) this.#tags.replace(key, oldTags, tags);
@@ -346,23 +345,19 @@ export class L1Cache {
   #settleHits(): void {
     const table = this.#table;
     for (let slot = 0; slot < table.used; slot++) {
-      if (table.accessCounts[slot] !== table.countedHits[slot]) this.#settleHitsOf(slot, this.#namespaceOf(slot));
+      if (table.accessCounts[slot] !== table.countedHits[slot]) this.#stats.hit(this.#namespaceOf(slot), table.takeUncountedHits(slot));
     }
-  }
-
-  #settleHitsOf(slot: number, ns: NamespaceStats): void {
-    if (this.#table.accessCounts[slot] !== this.#table.countedHits[slot]) this.#stats.hit(ns, this.#table.takeUncountedHits(slot));
   }
 
   #namespaceOf(slot: number): NamespaceStats {
     return this.#stats.namespaces.byId(this.#table.namespaceIds[slot]!);
   }
 
-  /** Frees the slot of an entry that left (its hits counted first). */
+  /** Frees the slot of an entry that left, counting the hits it took. */
   #release(slot: number, ns: NamespaceStats): void {
-    this.#settleHitsOf(slot, ns);
     this.#tinyLfu?.released(slot);
-    this.#table.release(slot, ns);
+    const uncounted = this.#table.release(slot, ns);
+    if (uncounted !== 0) this.#stats.hit(ns, uncounted);
   }
 
   /** An expired entry was read: removed (a miss and an expired removal) unless kept for grace. */
@@ -379,7 +374,8 @@ export class L1Cache {
   }
 
   #annotationsAt(slot: number): Annotated | undefined {
-    return this.#table.annotated[slot] === 1 ? (this.#table.values[slot] as Annotated) : undefined;
+    const stored = this.#table.values[slot];
+    return stored instanceof Annotated ? stored : undefined;
   }
 
   #staleUntil(slot: number): number {
