@@ -203,7 +203,7 @@ export class SharedPromptCache {
    * @throws CacheConfigError for an invalid `ttl` or `tags`
    */
   setSync(key: string, value: unknown, options?: SetOptions): void {
-    this.#writes.commit(this.#writes.prepareSet(key, value, options));
+    this.#writes.setSync(key, value, options);
   }
 
   /**

@@ -92,6 +92,23 @@ export function prepareWrite(
   now: number,
   maxEntryBytes: number,
 ): PreparedWrite {
+  const size = measureEntry(key, value, metadata, roundTrip, maxEntryBytes);
+  const expiresAt = now + ttlMs;
+  return new PreparedWrite(key, value, size, now, expiresAt, storedForm(value, metadata, isPrompt, tags, version, graceMs, expiresAt));
+}
+
+/**
+ * The accounted bytes of an entry (value, metadata, key and bookkeeping), once the metadata's
+ * shape and the value are validated (see `measureValue`).
+ * @throws CacheSerializationError, CacheEntryTooLargeError
+ */
+export function measureEntry(
+  key: string,
+  value: unknown,
+  metadata: Record<string, unknown> | undefined,
+  roundTrip: boolean,
+  maxEntryBytes: number,
+): number {
   const meta: unknown = metadata;
   if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) {
     throw new CacheSerializationError(key, 'metadata must be a plain object');
@@ -103,10 +120,20 @@ export function prepareWrite(
     key.length +
     ENTRY_OVERHEAD_BYTES;
   if (size > maxEntryBytes) throw new CacheEntryTooLargeError(key, size, maxEntryBytes);
-  const expiresAt = now + ttlMs;
-  const stored =
-    metadata === undefined && !isPrompt && tags === undefined && version === undefined && graceMs === 0
-      ? value
-      : new Annotated(value, metadata, isPrompt, tags, version, graceMs === 0 ? 0 : expiresAt + graceMs);
-  return new PreparedWrite(key, value, size, now, expiresAt, stored);
+  return size;
+}
+
+/** What L1 holds: the bare value, or the value with its annotations when it has any. */
+export function storedForm(
+  value: unknown,
+  metadata: Record<string, unknown> | undefined,
+  isPrompt: boolean,
+  tags: readonly string[] | undefined,
+  version: string | undefined,
+  graceMs: number,
+  expiresAt: number,
+): unknown {
+  return metadata === undefined && !isPrompt && tags === undefined && version === undefined && graceMs === 0
+    ? value
+    : new Annotated(value, metadata, isPrompt, tags, version, graceMs === 0 ? 0 : expiresAt + graceMs);
 }

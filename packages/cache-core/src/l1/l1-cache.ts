@@ -6,7 +6,7 @@ import type { CacheStats } from '../stats/counters.js';
 import type { NamespaceStats } from '../stats/namespace-stats.js';
 import type { CacheInfo, EvictionPolicyName, MemoryPressureResult, MemoryPressureSeverity } from '../types.js';
 import { CoarseClock } from './coarse-clock.js';
-import { Annotated, BareEntry, prepareWrite, type PreparedWrite, type ReadEntry } from './entry.js';
+import { Annotated, BareEntry, measureEntry, prepareWrite, storedForm, type PreparedWrite, type ReadEntry } from './entry.js';
 import { EntryTable } from './entry-table.js';
 import { TinyLfu } from './tinylfu.js';
 
@@ -124,11 +124,32 @@ export class L1Cache {
   }
 
   commit(write: PreparedWrite): void {
-    const { key, size } = write;
+    this.#store(write.key, write.stored, write.size, write.createdAt, write.expiresAt);
+  }
+
+  /** {@link prepareWith} and {@link commit} in one step, allocating no PreparedWrite: the `setSync` path. */
+  write(
+    key: string,
+    value: unknown,
+    ttlMs: number,
+    graceMs: number,
+    metadata: Record<string, unknown> | undefined,
+    isPrompt: boolean,
+    tags: readonly string[] | undefined,
+    version: string | undefined,
+    roundTrip: boolean,
+  ): void {
+    const now = this.#clock.now();
+    const size = measureEntry(key, value, metadata, roundTrip, this.#maxEntryBytes);
+    const expiresAt = now + ttlMs;
+    this.#store(key, storedForm(value, metadata, isPrompt, tags, version, graceMs, expiresAt), size, now, expiresAt);
+  }
+
+  #store(key: string, stored: unknown, size: number, createdAt: number, expiresAt: number): void {
     const table = this.#table;
     // One lookup whether the key is new or not: an overwrite shows up as lru-cache disposing the
     // old slot (reason 'set') inside this set, and that slot is released below.
-    const slot = table.allocate(key, write.stored, write.createdAt, write.expiresAt, size);
+    const slot = table.allocate(key, stored, createdAt, expiresAt, size);
     this.#replaced = MISS;
     this.#lru.set(key, slot);
     const replaced = this.#replaced;
@@ -139,7 +160,7 @@ export class L1Cache {
     ns.entryCount++;
     ns.sizeBytes += size;
     this.#bytes += size;
-    const tags = write.annotations?.tags;
+    const tags = stored instanceof Annotated ? stored.tags : undefined;
     if (replaced !== MISS) {
       const oldTags = this.#annotationsAt(replaced)?.tags;
       if (tags !== oldTags) this.#tags.replace(key, oldTags, tags);

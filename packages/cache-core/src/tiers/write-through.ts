@@ -64,14 +64,32 @@ export class WriteThrough {
     );
   }
 
-  /** Into L1 only. One write in L1_SAMPLE_EVERY is timed into the L1 set histogram. */
+  /** `setSync`: validated and written into L1 in one step (no PreparedWrite on the hot path). */
+  setSync(key: string, value: unknown, options: SetOptions | undefined): void {
+    assertKey(key);
+    const ttlMs = ttlFor(this.#options, key, options?.ttl);
+    const tags = normalizeTags(options?.tags);
+    const start = this.#sampleStart();
+    this.#l1.write(key, value, ttlMs, 0, options?.metadata, false, tags, this.#tiers?.version(), this.#roundTrip);
+    this.#written(start);
+  }
+
+  /** Into L1 only. */
   commit(write: PreparedWrite): void {
-    if (--this.#untilSample === 0) {
-      this.#untilSample = L1_SAMPLE_EVERY;
-      const start = performance.now();
-      this.#l1.commit(write);
-      this.#stats.observe('l1', 'set', (performance.now() - start) / 1000);
-    } else this.#l1.commit(write);
+    const start = this.#sampleStart();
+    this.#l1.commit(write);
+    this.#written(start);
+  }
+
+  /** One L1 write in L1_SAMPLE_EVERY is timed into the L1 set histogram: its start, or -1. */
+  #sampleStart(): number {
+    if (--this.#untilSample !== 0) return -1;
+    this.#untilSample = L1_SAMPLE_EVERY;
+    return performance.now();
+  }
+
+  #written(start: number): void {
+    if (start !== -1) this.#stats.observe('l1', 'set', (performance.now() - start) / 1000);
     this.#stats.set();
   }
 
