@@ -80,6 +80,28 @@ describe('NamespaceRegistry', () => {
     expect(registry.holding('zzz')).toBeUndefined();
   });
 
+  it('takes the namespace before the first colon whatever namespace came just before', () => {
+    const registry = new NamespaceRegistry();
+    const name = (key: string) => registry.forKey(key).name;
+    // Each key follows one that primes the last-namespace shortcut with a near miss.
+    expect([name('a:1'), name('ab:1'), name('a'), name('a:b:c'), name(':x'), name('a:1'), name('a::')]).toEqual([
+      'a',
+      'ab',
+      '(none)',
+      'a',
+      '',
+      'a',
+      'a',
+    ]);
+    expect([name('task:1'), name('tas:k:1'), name('task'), name('task:'), name('taskk:1')]).toEqual([
+      'task',
+      'tas',
+      '(none)',
+      'task',
+      'taskk',
+    ]);
+  });
+
   it('shares one bucket past the namespace cap, and says it is shared', () => {
     const registry = new NamespaceRegistry();
     for (let i = 0; i < 300; i++) registry.forKey(`n${i}:k`);
