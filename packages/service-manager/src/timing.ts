@@ -6,7 +6,14 @@ import { ServiceTimeoutError } from './errors.js';
  * Infinity). The timer never keeps the process alive.
  */
 export function withTimeout<T>(work: () => T | Promise<T>, ms: number, what: string): Promise<T> {
-  const running = (async () => work())();
+  let running: Promise<T>;
+  try {
+    running = Promise.resolve(work());
+  } catch (error) {
+    // A synchronous throw rejects, as from an async function.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    running = Promise.reject(error);
+  }
   if (!Number.isFinite(ms)) return running;
   // One promise and one timer, no race/finally chain: this wraps every L2 call.
   return new Promise<T>((resolve, reject) => {

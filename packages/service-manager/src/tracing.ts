@@ -31,7 +31,7 @@ export function tracingInstalled(): boolean {
   return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_SDK;
 }
 
-export async function traced<T>(
+export function traced<T>(
   scope: string,
   name: string,
   attributes: Attributes,

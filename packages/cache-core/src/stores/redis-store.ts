@@ -88,9 +88,10 @@ export class RedisStore implements CacheStore {
     await this.connection.close();
   }
 
-  async get(key: string): Promise<StoredEntry | undefined> {
-    const record = await this.#run('read from', () => this.client.getBuffer(this.keyPrefix + key));
-    return record === null ? undefined : this.#decode(record);
+  get(key: string): Promise<StoredEntry | undefined> {
+    return this.#run('read from', () => this.client.getBuffer(this.keyPrefix + key)).then((record) =>
+      record === null ? undefined : this.#decode(record),
+    );
   }
 
   async mget(keys: readonly string[]): Promise<(StoredEntry | undefined)[]> {
