@@ -1,8 +1,8 @@
 import type { Logger } from '@pm/service-manager/contract';
 import { CacheEntryTooLargeError } from '../errors.js';
 import { normalizeTags } from '../invalidation/tag-index.js';
-import type { PreparedWrite } from '../l1/entry.js';
-import type { EntrySpec, L1Cache } from '../l1/l1-cache.js';
+import type { EntrySpec, PreparedWrite } from '../l1/entry.js';
+import type { L1Cache } from '../l1/l1-cache.js';
 import type { CacheStats } from '../stats/counters.js';
 import type { ReadThrough } from '../tiers/read-through.js';
 import type { LockAttempt, SharedTiers } from '../tiers/shared-tiers.js';

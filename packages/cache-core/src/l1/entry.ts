@@ -9,6 +9,19 @@ export interface ReadEntry {
   readonly isPrompt: boolean;
 }
 
+/** How an entry is written. */
+export interface EntrySpec {
+  readonly ttlMs: number;
+  /** Stale-if-error window after expiry. @default 0 */
+  readonly graceMs?: number;
+  readonly metadata?: Record<string, unknown> | undefined;
+  readonly isPrompt?: boolean;
+  readonly tags?: readonly string[] | undefined;
+  readonly version?: string | undefined;
+  /** Refuse values that would not come back from L2 as the same value. */
+  readonly roundTrip?: boolean;
+}
+
 /**
  * The rarer parts of an entry (metadata, tags, a version, a grace window, the prompt flag).
  * L1 stores a bare value when an entry has none of them, and this wrapper otherwise: the common

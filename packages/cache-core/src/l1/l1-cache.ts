@@ -6,7 +6,16 @@ import type { CacheStats } from '../stats/counters.js';
 import type { NamespaceStats } from '../stats/namespace-stats.js';
 import type { CacheInfo, EvictionPolicyName, MemoryPressureResult, MemoryPressureSeverity } from '../types.js';
 import { CoarseClock } from './coarse-clock.js';
-import { Annotated, BareEntry, measureEntry, prepareWrite, storedForm, type PreparedWrite, type ReadEntry } from './entry.js';
+import {
+  Annotated,
+  BareEntry,
+  measureEntry,
+  prepareWrite,
+  storedForm,
+  type EntrySpec,
+  type PreparedWrite,
+  type ReadEntry,
+} from './entry.js';
 import { EntryTable } from './entry-table.js';
 import { TinyLfu } from './tinylfu.js';
 
@@ -15,19 +24,6 @@ export interface L1Limits {
   readonly maxBytes: number;
   /** @default 'lru' */
   readonly eviction?: EvictionPolicyName;
-}
-
-/** How an entry is written. */
-export interface EntrySpec {
-  readonly ttlMs: number;
-  /** Stale-if-error window after expiry. @default 0 */
-  readonly graceMs?: number;
-  readonly metadata?: Record<string, unknown> | undefined;
-  readonly isPrompt?: boolean;
-  readonly tags?: readonly string[] | undefined;
-  readonly version?: string | undefined;
-  /** Refuse values that would not come back from L2 as the same value. */
-  readonly roundTrip?: boolean;
 }
 
 /** Share of the bytes held that `shed` keeps, per severity. */
@@ -92,42 +88,19 @@ export class L1Cache {
 
   /** Validates and measures a write; nothing changes until `commit`. */
   prepare(key: string, value: unknown, spec: EntrySpec): PreparedWrite {
-    return this.prepareWith(
-      key,
-      value,
-      spec.ttlMs,
-      spec.graceMs ?? 0,
-      spec.metadata,
-      spec.isPrompt === true,
-      spec.tags,
-      spec.version,
-      spec.roundTrip === true,
-    );
-  }
-
-  /** {@link prepare} with the spec spread out: the write hot path allocates no spec object. */
-  prepareWith(
-    key: string,
-    value: unknown,
-    ttlMs: number,
-    graceMs: number,
-    metadata: Record<string, unknown> | undefined,
-    isPrompt: boolean,
-    tags: readonly string[] | undefined,
-    version: string | undefined,
-    roundTrip: boolean,
-  ): PreparedWrite {
-    // The coarse clock, as reads use: an entry written inside one long synchronous task is dated
-    // when the task began, so it may expire that much early (lru-cache's TTLs behave the same).
-    const now = this.#clock.now();
-    return prepareWrite(key, value, ttlMs, graceMs, metadata, isPrompt, tags, version, roundTrip, now, this.#maxEntryBytes);
+    const { ttlMs, graceMs = 0, metadata, isPrompt = false, tags, version, roundTrip = false } = spec;
+    return prepareWrite(key, value, ttlMs, graceMs, metadata, isPrompt, tags, version, roundTrip, this.#clock.now(), this.#maxEntryBytes);
   }
 
   commit(write: PreparedWrite): void {
     this.#store(write.key, write.stored, write.size, write.createdAt, write.expiresAt);
   }
 
-  /** {@link prepareWith} and {@link commit} in one step, allocating no PreparedWrite: the `setSync` path. */
+  /**
+   * {@link prepare} and {@link commit} in one step, the spec spread out, allocating nothing of
+   * its own: the `setSync` path. Entries are dated by the coarse clock, as reads are: one written
+   * inside a long synchronous task may expire that much early (lru-cache's TTLs behave the same).
+   */
   write(
     key: string,
     value: unknown,
@@ -422,17 +395,11 @@ export class L1Cache {
 
   /** After a write in TinyLFU mode: the policy chooses what leaves until the limits hold again. */
   #enforceTinyLfu(): void {
-    const policy = this.#tinyLfu!;
     this.#evicting = true;
     try {
-      while (this.#lru.size > this.#limits.maxEntries || this.#bytes > this.#limits.maxBytes) {
-        const victim = policy.victim(this.#lru.rkeys(), (k) => this.#lru.peek(k));
-        if (victim === undefined) break;
-        this.#lru.delete(victim);
-      }
+      this.#tinyLfu!.evictWhile(this.#lru, () => this.#lru.size > this.#limits.maxEntries || this.#bytes > this.#limits.maxBytes);
     } finally {
       this.#evicting = false;
-      policy.settled();
     }
   }
 

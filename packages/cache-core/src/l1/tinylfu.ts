@@ -1,3 +1,4 @@
+import type { LRUCache } from 'lru-cache';
 import { NONE, type EntryTable } from './entry-table.js';
 import { FrequencySketch, hashKey } from './frequency-sketch.js';
 
@@ -88,9 +89,17 @@ export class TinyLfu {
     return oldest === undefined ? undefined : this.#table.keys[oldest];
   }
 
-  /** The write's evictions are done: a candidate still here was admitted. */
-  settled(): void {
-    this.#candidate = NONE;
+  /** Removes victims from `lru` while `overLimits()`; a candidate still there afterwards was admitted. */
+  evictWhile(lru: LRUCache<string, number>, overLimits: () => boolean): void {
+    try {
+      while (overLimits()) {
+        const victim = this.victim(lru.rkeys(), (key) => lru.peek(key));
+        if (victim === undefined) break;
+        lru.delete(victim);
+      }
+    } finally {
+      this.#candidate = NONE;
+    }
   }
 
   #frequency(slot: number): number {

@@ -1,8 +1,8 @@
 import { ttlFor, type ResolvedCacheOptions } from '../config.js';
 import { normalizeTags } from '../invalidation/tag-index.js';
 import { assertKey } from '../keys.js';
-import type { PreparedWrite } from '../l1/entry.js';
-import type { EntrySpec, L1Cache } from '../l1/l1-cache.js';
+import type { EntrySpec, PreparedWrite } from '../l1/entry.js';
+import type { L1Cache } from '../l1/l1-cache.js';
 import type { CacheStats } from '../stats/counters.js';
 import { L1_SAMPLE_EVERY } from '../stats/latency.js';
 import type { SetOptions } from '../types.js';
@@ -29,39 +29,23 @@ export class WriteThrough {
     this.#tiers = tiers;
   }
 
-  /**
-   * A validated `set(key, value, options)`: the TTL (call, namespace or default), metadata and
-   * tags. The hot path of `setSync`: no intermediate spec object.
-   */
+  /** A validated `set(key, value, options)`: the TTL (call, namespace or default), metadata and tags. */
   prepareSet(key: string, value: unknown, options: SetOptions | undefined, isPrompt = false): PreparedWrite {
     assertKey(key);
-    return this.#l1.prepareWith(
-      key,
-      value,
-      ttlFor(this.#options, key, options?.ttl),
-      0,
-      options?.metadata,
-      isPrompt,
-      normalizeTags(options?.tags),
-      this.#tiers?.version(),
-      this.#roundTrip,
-    );
+    const ttlMs = ttlFor(this.#options, key, options?.ttl);
+    const tags = normalizeTags(options?.tags);
+    return this.#l1.prepare(key, value, { ttlMs, metadata: options?.metadata, isPrompt, tags, ...this.#shared() });
   }
 
   /** Validates a computed write (getOrCompute); nothing changes until it is committed. */
   prepare(key: string, value: unknown, spec: EntrySpec): PreparedWrite {
     assertKey(key);
-    return this.#l1.prepareWith(
-      key,
-      value,
-      spec.ttlMs,
-      spec.graceMs ?? 0,
-      spec.metadata,
-      spec.isPrompt === true,
-      spec.tags,
-      this.#tiers?.version(),
-      this.#roundTrip,
-    );
+    return this.#l1.prepare(key, value, { ...spec, ...this.#shared() });
+  }
+
+  /** What a write needs to be shared: the version it is stored as, and whether L2 must return it unchanged. */
+  #shared(): { version: string | undefined; roundTrip: boolean } {
+    return { version: this.#tiers?.version(), roundTrip: this.#roundTrip };
   }
 
   /** `setSync`: validated and written into L1 in one step (no PreparedWrite on the hot path). */
