@@ -74,6 +74,34 @@ describe('getMetrics', () => {
     expect(cache.getMetrics()).toMatchObject({ hits: 9 }); // read twice, counted once
   });
 
+  it('counts the hits of entries W-TinyLFU turns out', () => {
+    const cache = new SharedPromptCache({ maxEntries: 100, eviction: 'tinylfu' });
+    for (let i = 0; i < 1000; i++) {
+      cache.setSync(`ns:${i}`, i);
+      expect(cache.getSync(`ns:${i}`)).toBe(i);
+      expect(cache.getSync(`ns:${i}`)).toBe(i);
+    }
+    const metrics = cache.getMetrics();
+    expect(metrics.evictions).toBeGreaterThanOrEqual(900);
+    expect(metrics).toMatchObject({ hits: 2000, misses: 0 });
+    expect(metrics.namespaces.ns).toMatchObject({ hits: 2000 });
+  });
+
+  it('reads correctly with a clock at the epoch (0 is also the coarse clock\'s "read me again")', () => {
+    vi.useFakeTimers({ now: 0 });
+    try {
+      const cache = new SharedPromptCache();
+      cache.setSync('ns:a', 'v', { ttl: 1000 });
+      expect(cache.getSync('ns:a')).toBe('v');
+      expect(cache.getSync('ns:a')).toBe('v');
+      vi.advanceTimersByTime(1500);
+      expect(cache.getSync('ns:a')).toBeUndefined();
+      expect(cache.getMetrics()).toMatchObject({ hits: 2, misses: 1 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('resetMetrics forgets hits taken before it, not the entries’ access counts', () => {
     const cache = new SharedPromptCache();
     cache.setSync('ns:a', 1);
