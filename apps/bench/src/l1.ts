@@ -95,22 +95,28 @@ export async function l1AtSize(size: number, rounds: number): Promise<L1Row[]> {
   );
   rows.push({ size, path: 'setSync overwrite', ...ratioOf(overwrite) });
 
-  // New keys into a full cache: every write evicts the least recently used entry.
-  const fresh = Array.from({ length: OPS }, (_, i) => `task_prompt:new:${i}`);
-  let next = 0;
+  // New keys into a full cache: every write evicts the least recently used entry. The keys cycle
+  // through more keys than the cache holds, so a key comes back only after it was evicted.
+  const freshCount = size + OPS;
+  const fresh = Array.from({ length: freshCount }, (_, i) => `task_prompt:new:${i}`);
+  // A cursor each: the rounds alternate which contender goes first.
+  const cursor = { lru: 0, ours: 0 };
   const added = await compare(
     [
       {
         name: 'lru-cache',
         run: (n) => {
-          for (let i = 0; i < n; i++) lru.set(fresh[(next + i) % OPS]!, VALUES[i & 1023]);
+          const from = cursor.lru;
+          for (let i = 0; i < n; i++) lru.set(fresh[(from + i) % freshCount]!, VALUES[i & 1023]);
+          cursor.lru = (from + n) % freshCount;
         },
       },
       {
         name: '@pm',
         run: (n) => {
-          for (let i = 0; i < n; i++) ours.setSync(fresh[(next + i) % OPS]!, VALUES[i & 1023]!);
-          next = (next + n) % OPS;
+          const from = cursor.ours;
+          for (let i = 0; i < n; i++) ours.setSync(fresh[(from + i) % freshCount]!, VALUES[i & 1023]!);
+          cursor.ours = (from + n) % freshCount;
         },
       },
     ],

@@ -25,6 +25,11 @@ export class TagIndex {
     }
   }
 
+  /** Whether no key carries a tag: then no entry that leaves needs looking at. */
+  get isEmpty(): boolean {
+    return this.#keys.size === 0;
+  }
+
   /** Every key carrying any of `tags`. */
   keysWith(tags: readonly string[]): string[] {
     const found = new Set<string>();

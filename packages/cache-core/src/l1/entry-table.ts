@@ -24,11 +24,9 @@ export class EntryTable {
   sizes = new Uint32Array(0);
   /**
    * Hits on the entry while held: its `accessCount`, and the only hit counter a read moves.
-   * Float64 so that `++` needs no overflow check (exact to 2^53).
+   * Float64 so that `++` needs no overflow check (exact to 2^53). 0 in a free slot.
    */
   accessCounts = new Float64Array(0);
-  /** How many of `accessCounts` the cache's counters already hold (see L1Cache.settleHits). */
-  countedHits = new Float64Array(0);
   namespaceIds = new Uint16Array(0);
   next = new Int32Array(0);
   prev = new Int32Array(0);
@@ -56,8 +54,6 @@ export class EntryTable {
     this.createdAt[slot] = createdAt;
     this.expiresAt[slot] = expiresAt;
     this.sizes[slot] = size;
-    this.accessCounts[slot] = 0;
-    this.countedHits[slot] = 0;
     return slot;
   }
 
@@ -70,10 +66,10 @@ export class EntryTable {
   }
 
   /**
-   * Unlinks `slot` from its namespace and frees it; the value and key are let go. Returns the
-   * hits it took that the counters do not hold yet.
+   * Unlinks `slot` from its namespace and frees it; the value and key are let go, the hits it
+   * took are added to the namespace's `releasedHits`.
    */
-  release(slot: number, ns: NamespaceStats): number {
+  release(slot: number, ns: NamespaceStats): void {
     const next = this.next[slot]!;
     const prev = this.prev[slot]!;
     if (prev === NONE) ns.head = next;
@@ -83,7 +79,8 @@ export class EntryTable {
     this.keys[slot] = undefined;
     this.next[slot] = this.#free;
     this.#free = slot;
-    return this.takeUncountedHits(slot);
+    ns.releasedHits += this.accessCounts[slot]!;
+    this.accessCounts[slot] = 0;
   }
 
   /** Slots ever handed out: every live slot is below this. */
@@ -91,11 +88,17 @@ export class EntryTable {
     return this.#used;
   }
 
-  /** Hits on `slot` not yet in the counters; marks them counted. */
-  takeUncountedHits(slot: number): number {
-    const uncounted = this.accessCounts[slot]! - this.countedHits[slot]!;
-    this.countedHits[slot] = this.accessCounts[slot]!;
-    return uncounted;
+  /**
+   * Every namespace's hits so far, indexed by namespace id: those of the entries held plus
+   * `releasedHits` (those of the entries that left). The sum only grows.
+   */
+  hitsByNamespace(namespaces: readonly NamespaceStats[]): Float64Array {
+    const hits = new Float64Array(namespaces.length);
+    for (const ns of namespaces) hits[ns.id] = ns.releasedHits;
+    const { accessCounts, namespaceIds } = this;
+    // Free slots count 0 hits, whatever namespace id they still carry.
+    for (let slot = 0; slot < this.#used; slot++) hits[namespaceIds[slot]!]! += accessCounts[slot]!;
+    return hits;
   }
 
   /** The keys on a namespace's list. */
@@ -115,7 +118,6 @@ export class EntryTable {
     this.createdAt = grown(this.createdAt, Float64Array);
     this.sizes = grown(this.sizes, Uint32Array);
     this.accessCounts = grown(this.accessCounts, Float64Array);
-    this.countedHits = grown(this.countedHits, Float64Array);
     this.namespaceIds = grown(this.namespaceIds, Uint16Array);
     this.next = grown(this.next, Int32Array);
     this.prev = grown(this.prev, Int32Array);

@@ -67,6 +67,19 @@ describe('L1 accounting under any sequence of operations', () => {
     expect(cache.getSync('p:1')).toBeUndefined();
   });
 
+  it.each(both)(
+    '%s: forgets the tags of an evicted entry, so a later untagged write of its key is not invalidated by them',
+    async (eviction) => {
+      const cache = new SharedPromptCache({ maxEntries: 2, eviction });
+      cache.setSync('a:1', 'tagged', { tags: ['t'] });
+      for (let i = 2; i < 40; i++) cache.setSync(`a:${i}`, i);
+      expect(cache.getSync('a:1')).toBeUndefined();
+      cache.setSync('a:1', 'untagged');
+      expect(await cache.invalidateTags(['t'])).toBe(0);
+      expect(cache.getSync('a:1')).toBe('untagged');
+    },
+  );
+
   it('keeps a key once in its namespace however often it is rewritten', async () => {
     const cache = new SharedPromptCache({ maxEntries: 10 });
     for (let i = 0; i < 1000; i++) cache.setSync('hot:key', i);

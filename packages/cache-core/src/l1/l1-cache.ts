@@ -135,7 +135,7 @@ export class L1Cache {
     this.#bytes += size;
     const tags = stored instanceof Annotated ? stored.tags : undefined;
     if (replaced !== MISS) {
-      const oldTags = this.#annotationsAt(replaced)?.tags;
+      const oldTags = this.#tagsAt(replaced);
       if (tags !== oldTags) this.#tags.replace(key, oldTags, tags);
       this.#release(replaced, ns);
     } else if (tags !== undefined) this.#tags.replace(key, undefined, tags);
@@ -335,11 +335,18 @@ export class L1Cache {
     this.#tinyLfu?.recordHit(slot);
   }
 
-  /** Adds the hits entries took since last counted to the counters (on a metrics read). */
+  /**
+   * Adds the hits entries took since last settled to the counters (on a metrics read): per
+   * namespace, the growth of its running total. Entries keep no "already counted" mark, so a
+   * write or an eviction touches one hit counter, not two.
+   */
   #settleHits(): void {
-    const table = this.#table;
-    for (let slot = 0; slot < table.used; slot++) {
-      if (table.accessCounts[slot] !== table.countedHits[slot]) this.#stats.hit(this.#namespaceOf(slot), table.takeUncountedHits(slot));
+    const namespaces = this.#stats.namespaces.all();
+    const totals = this.#table.hitsByNamespace(namespaces);
+    for (const ns of namespaces) {
+      const total = totals[ns.id]!;
+      if (total !== ns.settledHits) this.#stats.hit(ns, total - ns.settledHits);
+      ns.settledHits = total;
     }
   }
 
@@ -347,11 +354,10 @@ export class L1Cache {
     return this.#stats.namespaces.byId(this.#table.namespaceIds[slot]!);
   }
 
-  /** Frees the slot of an entry that left, counting the hits it took. */
+  /** Frees the slot of an entry that left (its hits are settled with the namespace's). */
   #release(slot: number, ns: NamespaceStats): void {
     this.#tinyLfu?.released(slot);
-    const uncounted = this.#table.release(slot, ns);
-    if (uncounted !== 0) this.#stats.hit(ns, uncounted);
+    this.#table.release(slot, ns);
   }
 
   /** An expired entry was read: removed (a miss and an expired removal) unless kept for grace. */
@@ -372,6 +378,11 @@ export class L1Cache {
     return stored instanceof Annotated ? stored : undefined;
   }
 
+  /** The tags of the entry in `slot`. An empty index answers for an untagged cache without reading the entry (a cold line on eviction). */
+  #tagsAt(slot: number): readonly string[] | undefined {
+    return this.#tags.isEmpty ? undefined : this.#annotationsAt(slot)?.tags;
+  }
+
   #staleUntil(slot: number): number {
     return Math.max(this.#table.expiresAt[slot]!, this.#annotationsAt(slot)?.staleUntil ?? 0);
   }
@@ -387,7 +398,7 @@ export class L1Cache {
       this.#replaced = slot;
       return;
     }
-    const tags = this.#annotationsAt(slot)?.tags;
+    const tags = this.#tagsAt(slot);
     if (tags !== undefined) this.#tags.replace(key, tags, undefined);
     this.#release(slot, ns);
     if (reason === 'evict' || this.#evicting) this.#stats.evicted(ns);

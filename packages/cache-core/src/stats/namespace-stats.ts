@@ -11,6 +11,10 @@ export class NamespaceStats {
   sizeBytes = 0;
   /** First L1 slot of this namespace's list (see EntryTable), -1 when empty. */
   head = -1;
+  /** Hits taken by this namespace's L1 entries that have since left (see EntryTable.release). */
+  releasedHits = 0;
+  /** Hits of this namespace's L1 entries already added to `hits` and the counters (see L1Cache). */
+  settledHits = 0;
 
   constructor(
     readonly name: string,
