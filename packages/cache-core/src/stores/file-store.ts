@@ -1,23 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, chmod, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { access, chmod, lstat, mkdir, open, readdir, realpath, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { CacheStoreError, quoteKey } from '../errors.js';
 import { compilePattern } from '../invalidation/pattern.js';
 import type { CacheStore, KeyListing, StoredEntry } from './cache-store.js';
-import { encodeEntry, FORMAT_VERSION, type CodecOptions } from './codec.js';
+import { FORMAT_VERSION, type CodecOptions } from './codec.js';
 import {
-  CHECKSUM_BYTES,
   classifyHeaderless,
   CREATE_FLAGS,
   describeForeign,
   DIR_MODE,
+  encodeRecord,
   errno,
   FILE_STORE_MARKER,
   HASH_NAME,
-  HEADER_BYTES,
   isRealDirectory,
-  MAGIC,
   parseRecord,
   readKey,
   readRecord,
@@ -27,6 +25,7 @@ import {
   sha256,
   STALE_TEMP_MS,
   TAGS_DIR,
+  writeAtomically,
   type Parsed,
   type Scan,
 } from './file-layout.js';
@@ -38,17 +37,6 @@ export interface FileStoreOptions extends CodecOptions {
   dir?: string;
   /** Largest record accepted, in bytes. @default 64 MiB */
   maxRecordBytes?: number;
-}
-
-/** Writes `data` to a new `temp` file and renames it over `file`: readers see the old record or the new one. */
-async function writeAtomically(temp: string, file: string, data: Buffer): Promise<void> {
-  const handle = await open(temp, CREATE_FLAGS, RECORD_MODE);
-  try {
-    await handle.writeFile(data);
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, file);
 }
 
 /**
@@ -71,6 +59,8 @@ export class FileStore implements CacheStore {
   readonly #codec: CodecOptions;
   /** Set once the directory is known to be ours; its real path. */
   #ready: Promise<string> | undefined;
+  /** What `#ready` resolved to, so a write need not wait a turn for it. */
+  #rootPath: string | undefined;
   /** Directories made sure of (see #ensureDirectory). */
   readonly #directories = new Set<string>();
   readonly #tempPrefix = `${process.pid}.${randomBytes(4).toString('hex')}`;
@@ -118,27 +108,21 @@ export class FileStore implements CacheStore {
   }
 
   async set(key: string, entry: StoredEntry): Promise<void> {
-    const keyBytes = Buffer.from(key, 'utf8');
-    const header = Buffer.alloc(HEADER_BYTES);
-    MAGIC.copy(header);
-    header.writeUInt32BE(keyBytes.length, MAGIC.length);
-    const body = Buffer.concat([header, keyBytes, encodeEntry(entry, this.#codec)]);
-    if (body.length + CHECKSUM_BYTES > this.#maxRecordBytes) {
-      throw new CacheStoreError(
-        `entry ${quoteKey(key)} needs ${body.length + CHECKSUM_BYTES} bytes, more than maxRecordBytes (${this.#maxRecordBytes})`,
-        { reason: 'refused' },
-      );
+    const record = encodeRecord(key, entry, this.#codec);
+    if (record.length > this.#maxRecordBytes) {
+      throw new CacheStoreError(`entry ${quoteKey(key)} needs ${record.length} bytes, more than maxRecordBytes (${this.#maxRecordBytes})`, {
+        reason: 'refused',
+      });
     }
-    const root = await this.#root();
+    const root = this.#rootPath ?? (await this.#root());
     const { shard, file, hash } = this.#locate(root, key);
     // The tag index first: a record that is written but not indexed could never be invalidated by tag.
     if (entry.tags !== undefined && entry.tags.length > 0) await this.#index(root, hash, entry.tags);
     // A reader sees the old record or the new one, never half of one. The rename replaces a
     // planted symlink at `file` itself; it never writes through it.
-    const record = Buffer.concat([body, sha256(body)]);
     const temp = `${file}.${this.#tempPrefix}.${this.#tempCounter++}.tmp`;
     try {
-      await this.#ensureDirectory(shard);
+      if (!this.#directories.has(shard)) await this.#ensureDirectory(shard);
       await writeAtomically(temp, file, record).catch(async (error: unknown) => {
         if (errno(error) !== 'ENOENT') throw error;
         // The shard was removed since we last made sure of it (a clear, here or elsewhere): again, once.
@@ -283,11 +267,14 @@ export class FileStore implements CacheStore {
 
   /** The directory's real path, once it is known to be this store's; claims it on first use. */
   #root(): Promise<string> {
-    this.#ready ??= this.#claim().catch((error: unknown) => {
-      // A later call tries again (the operator may fix the directory).
-      this.#ready = undefined;
-      throw error;
-    });
+    this.#ready ??= this.#claim().then(
+      (root) => (this.#rootPath = root),
+      (error: unknown) => {
+        // A later call tries again (the operator may fix the directory).
+        this.#ready = undefined;
+        throw error;
+      },
+    );
     return this.#ready;
   }
 
