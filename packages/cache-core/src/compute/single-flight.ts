@@ -80,19 +80,16 @@ export class SingleFlight {
       this.#ctx.stats.miss(key);
       return (await this.#computeAndStore(key, compute, spec, ticket, span)).value;
     }
+    // Most L1 misses are L2 hits (another process wrote the key): a plain read, cheaper for the
+    // store than a read-and-lock script. Only a real miss pays for the lock.
+    const shared = await readThrough.fromL2(key, spec.graceMs);
+    if (shared !== undefined) return fromL2(shared.value);
     const leaseMs = this.#ctx.lockLeaseMs;
-    if (leaseMs === undefined) {
-      const shared = await readThrough.fromL2(key, spec.graceMs);
-      if (shared !== undefined) return fromL2(shared.value);
-      return (await this.#computeAndStore(key, compute, spec, ticket, span)).value;
-    }
-    // Where the store can, the L2 read and the lock attempt are one round trip.
+    if (leaseMs === undefined) return (await this.#computeAndStore(key, compute, spec, ticket, span)).value;
+    // Where the store can, reading again and taking the lock are one round trip.
     let attempt: LockAttempt | undefined;
-    const first = await readThrough.fromL2OrLock(key, spec.graceMs, leaseMs);
-    if (first === undefined) {
-      const shared = await readThrough.fromL2(key, spec.graceMs);
-      if (shared !== undefined) return fromL2(shared.value);
-    } else if (first !== 'unusable') {
+    const first = await readThrough.rereadOrLock(key, spec.graceMs, leaseMs);
+    if (first !== undefined && first !== 'unusable') {
       if ('entry' in first) return fromL2(first.entry.value);
       attempt = first.attempt;
     }

@@ -1,5 +1,5 @@
 import { trace, type Attributes } from '@opentelemetry/api';
-import { SpanKind, traced as tracedIn, type TracedSpan } from '@pm/service-manager/contract';
+import { SpanKind, traced as tracedIn, tracingInstalled, type TracedSpan } from '@pm/service-manager/contract';
 
 export type { TracedSpan };
 
@@ -17,11 +17,16 @@ export function traced<T>(name: string, attributes: Attributes, fn: (span: Trace
   return tracedIn(SCOPE, name, attributes, fn, kind);
 }
 
+/** The span handle of an L2 call when no SDK is installed. */
+const UNTRACED: TracedSpan = { set: () => undefined, failed: () => undefined };
+
 /** Stores whose name is a database system the conventions know. */
 const DB_SYSTEMS: Readonly<Record<string, string>> = { redis: 'redis' };
 
 /** A call to the L2 store: a client span, named as the database conventions name them (`GET redis`). */
 export function traceStoreCall<T>(store: string, operation: string, fn: (span: TracedSpan) => Promise<T>): Promise<T> {
+  // Every L2 call comes through here: with no SDK, not even the span's name and attributes are built.
+  if (!tracingInstalled()) return fn(UNTRACED);
   const system = DB_SYSTEMS[store];
   return traced(
     `${operation} ${store}`,

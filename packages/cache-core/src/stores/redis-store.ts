@@ -89,8 +89,10 @@ export class RedisStore implements CacheStore {
   }
 
   get(key: string): Promise<StoredEntry | undefined> {
-    return this.#run('read from', () => this.client.getBuffer(this.keyPrefix + key)).then((record) =>
-      record === null ? undefined : this.#decode(record),
+    return this.#run(
+      'read from',
+      () => this.client.getBuffer(this.keyPrefix + key),
+      (record) => (record === null ? undefined : this.#decode(record)),
     );
   }
 
@@ -323,11 +325,20 @@ export class RedisStore implements CacheStore {
   }
 
   /** Runs one command; a failure becomes a CacheStoreError that says why, without credentials. */
-  async #run<T>(doing: string, command: () => Promise<T>): Promise<T> {
+  /**
+   * A command, its failure said in this store's words (`cannot read from ...`), its reply mapped
+   * by `then`. One promise over the client's: every L2 call comes through here.
+   */
+  #run<T>(doing: string, command: () => Promise<T>): Promise<T>;
+  #run<T, R>(doing: string, command: () => Promise<T>, then: (reply: T) => R): Promise<R>;
+  #run<T, R>(doing: string, command: () => Promise<T>, then?: (reply: T) => R): Promise<T | R> {
+    const failure = (error: unknown) => this.connection.error(`cannot ${doing}`, error);
     try {
-      return await command();
+      return command().then(then, (error: unknown) => {
+        throw failure(error);
+      });
     } catch (error) {
-      throw this.connection.error(`cannot ${doing}`, error);
+      return Promise.reject(failure(error));
     }
   }
 

@@ -32,27 +32,33 @@ export class ReadThrough {
   }
 
   /** An L2 read for an L1 miss: backfills L1 and counts a hit, or counts a miss. */
-  async fromL2(key: string, graceMs = 0): Promise<ReadEntry | undefined> {
+  fromL2(key: string, graceMs = 0): Promise<ReadEntry | undefined> {
     const ticket = this.#inFlight.begin(key);
-    try {
-      const stored = await this.#tiers.read(key);
-      if (stored === undefined) {
-        this.#stats.miss(key);
-        return undefined;
-      }
-      this.#stats.hit(this.#stats.namespaces.forKey(key));
-      return this.backfill(key, stored, ticket, graceMs);
-    } finally {
-      this.#inFlight.end(ticket);
-    }
+    // A chain rather than async/await: one promise for what an L1 miss adds to the round trip.
+    return this.#tiers.read(key).then(
+      (stored) => {
+        this.#inFlight.end(ticket);
+        if (stored === undefined) {
+          this.#stats.miss(key);
+          return undefined;
+        }
+        this.#stats.hit(this.#stats.namespaces.forKey(key));
+        return this.backfill(key, stored, ticket, graceMs);
+      },
+      (error: unknown) => {
+        this.#inFlight.end(ticket);
+        throw error;
+      },
+    );
   }
 
   /**
-   * `fromL2` for getOrCompute under distributed single flight, where the store reads and locks in
-   * one round trip: the entry (backfilled, a hit), or the lock attempt (a miss), or `unusable` (a
-   * miss; lock, then re-read). Undefined where the store cannot: the caller uses `fromL2`.
+   * Under distributed single flight, after `fromL2` missed: L2 again and, if it still has
+   * nothing, the lock, in one round trip where the store can. Not counted (the caller counted
+   * this request already). The entry (backfilled), the lock attempt, or `unusable` (lock, then
+   * re-read); undefined where the store cannot: the caller locks, then re-reads.
    */
-  async fromL2OrLock(
+  async rereadOrLock(
     key: string,
     graceMs: number,
     leaseMs: number,
@@ -60,13 +66,8 @@ export class ReadThrough {
     const ticket = this.#inFlight.begin(key);
     try {
       const found = await this.#tiers.readOrLock(key, leaseMs);
-      if (found === undefined) return undefined;
-      if (found !== 'unusable' && 'entry' in found) {
-        this.#stats.hit(this.#stats.namespaces.forKey(key));
-        return { entry: this.backfill(key, found.entry, ticket, graceMs) };
-      }
-      this.#stats.miss(key);
-      return found;
+      if (found === undefined || found === 'unusable' || !('entry' in found)) return found;
+      return { entry: this.backfill(key, found.entry, ticket, graceMs) };
     } finally {
       this.#inFlight.end(ticket);
     }
@@ -114,15 +115,9 @@ export class ReadThrough {
     const read: ReadEntry = { value: stored.value, metadata: stored.metadata, isPrompt: stored.prompt === true };
     if (!stillFresh(ticket, stored.version)) return read;
     try {
-      const write = this.#l1.prepare(key, stored.value, {
-        ttlMs: stored.expiresAt - Date.now(),
-        graceMs,
-        metadata: stored.metadata,
-        isPrompt: stored.prompt === true,
-        tags: stored.tags,
-        version: stored.version,
-      });
-      this.#l1.commit(write);
+      const { value, expiresAt, metadata, prompt = false, tags, version } = stored;
+      // Came from L2, so it round-trips: no need to check that again.
+      this.#l1.write(key, value, expiresAt - Date.now(), graceMs, metadata, prompt, tags, version, false);
       return read;
     } catch (error) {
       // Valid in L2 but not for this L1 (too big for its budget, say): serve it, do not keep it.

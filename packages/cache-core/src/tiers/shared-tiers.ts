@@ -156,8 +156,9 @@ export class SharedTiers {
   }
 
   /** The L2 entry for `key`; a miss while a removal covering it still waits to be replayed. */
-  async read(key: string): Promise<StoredEntry | undefined> {
-    return this.#unlessRemoved(key, await this.l2?.get(key));
+  read(key: string): Promise<StoredEntry | undefined> {
+    if (this.l2 === undefined) return Promise.resolve(undefined);
+    return this.l2.get(key).then((entry) => this.#unlessRemoved(key, entry));
   }
 
   async readMany(keys: readonly string[]): Promise<(StoredEntry | undefined)[]> {

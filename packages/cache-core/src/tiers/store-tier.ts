@@ -1,7 +1,7 @@
 import { withTimeout, type Logger } from '@pm/service-manager/contract';
 import { CacheStoreError } from '../errors.js';
 import type { CacheStore, ReadOrLock, StoredEntry } from '../stores/cache-store.js';
-import { traceStoreCall } from '../stats/tracing.js';
+import { traceStoreCall, type TracedSpan } from '../stats/tracing.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 
 /** The L2 figures of `getMetrics().l2`. */
@@ -94,12 +94,14 @@ export class StoreTier {
     await withTimeout(async () => this.store.close?.(), this.#timeoutMs, `closing ${this.store.name}`).catch(() => undefined);
   }
 
-  async get(key: string): Promise<StoredEntry | undefined> {
-    const result = await this.run('get', (store) => store.get(key));
-    const entry = result.ok ? result.value : undefined;
-    if (entry === undefined) this.misses++;
-    else this.hits++;
-    return entry;
+  get(key: string): Promise<StoredEntry | undefined> {
+    // A chain, not an async function: the L2 read path is a round trip plus what it costs here.
+    return this.run('get', (store) => store.get(key)).then((result) => {
+      const entry = result.ok ? result.value : undefined;
+      if (entry === undefined) this.misses++;
+      else this.hits++;
+      return entry;
+    });
   }
 
   /** `store.readOrLock`, counted as a get: undefined when the store cannot, or did not answer. */
@@ -123,35 +125,50 @@ export class StoreTier {
   }
 
   /** Bounded, never throws; timed (gets and sets) and traced. */
-  async run<T>(operation: string, call: (store: CacheStore) => Promise<T>): Promise<TierResult<T>> {
+  run<T>(operation: string, call: (store: CacheStore) => Promise<T>): Promise<TierResult<T>> {
     if (this.breaker.open) {
       this.skipped++;
-      return { ok: false, error: new CacheStoreError(`${this.store.name} is unavailable (circuit open)`, { reason: 'unreachable' }) };
+      return Promise.resolve({
+        ok: false,
+        error: new CacheStoreError(`${this.store.name} is unavailable (circuit open)`, { reason: 'unreachable' }),
+      });
     }
-    const timed = operation === 'get' || operation === 'mget' ? 'get' : operation === 'set' ? 'set' : undefined;
     const start = performance.now();
-    return traceStoreCall(this.store.name, operation, async (span) => {
-      try {
-        const value = await withTimeout(() => call(this.store), this.#timeoutMs, `${this.store.name} ${operation}`);
-        this.breaker.succeeded();
-        if (operation === 'set') this.writeRefusal = undefined;
-        return { ok: true, value };
-      } catch (error) {
-        this.errors++;
-        span.failed(error);
-        const refused = error instanceof CacheStoreError && error.reason === 'refused';
-        if (refused && operation === 'set') this.writeRefusal = error.message.replace(/^\[cache-core\] /, '');
-        this.#log.warn(
-          { tier: this.store.name, operation, err: error },
-          refused ? 'L2 refused an operation' : 'L2 operation failed; serving from L1',
-        );
-        // A refusal is an answer: the store is up. Only silence and errors trip the circuit.
-        if (!refused) this.breaker.failed();
-        return { ok: false, error };
-      } finally {
-        if (timed !== undefined) this.#observe?.(timed, (performance.now() - start) / 1000);
-      }
-    });
+    return traceStoreCall(this.store.name, operation, (span) =>
+      withTimeout(() => call(this.store), this.#timeoutMs, `${this.store.name} ${operation}`).then(
+        (value): TierResult<T> => {
+          this.breaker.succeeded();
+          if (operation === 'set') this.writeRefusal = undefined;
+          this.#timed(operation, start);
+          return { ok: true, value };
+        },
+        (error: unknown): TierResult<T> => {
+          this.#failed(operation, error, span);
+          this.#timed(operation, start);
+          return { ok: false, error };
+        },
+      ),
+    );
+  }
+
+  /** Counts and logs a failed call; only silence and errors trip the circuit, not a refusal. */
+  #failed(operation: string, error: unknown, span: TracedSpan): void {
+    this.errors++;
+    span.failed(error);
+    const refused = error instanceof CacheStoreError && error.reason === 'refused';
+    if (refused && operation === 'set') this.writeRefusal = error.message.replace(/^\[cache-core\] /, '');
+    this.#log.warn(
+      { tier: this.store.name, operation, err: error },
+      refused ? 'L2 refused an operation' : 'L2 operation failed; serving from L1',
+    );
+    // A refusal is an answer: the store is up.
+    if (!refused) this.breaker.failed();
+  }
+
+  /** Gets and sets go into the L2 latency histograms. */
+  #timed(operation: string, start: number): void {
+    const timed = operation === 'get' || operation === 'mget' ? 'get' : operation === 'set' ? 'set' : undefined;
+    if (timed !== undefined) this.#observe?.(timed, (performance.now() - start) / 1000);
   }
 
   /** The store's own health, bounded; never throws. */
