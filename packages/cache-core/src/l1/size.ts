@@ -37,10 +37,10 @@ const align8 = (bytes: number): number => (bytes + 7) & ~7;
 
 /**
  * Bookkeeping that every entry costs beyond its key and value: lru-cache's map and list slots
- * (~60 bytes), the entry table's fields (~62) and the key's string header; measured against
+ * (~60 bytes), the entry table's fields (~54) and the key's string header; measured against
  * real heap growth at 1k to 1M entries (within a few percent, see BENCHMARKS.md).
  */
-export const ENTRY_OVERHEAD_BYTES = 152;
+export const ENTRY_OVERHEAD_BYTES = 144;
 
 const SMI_MAX = 2 ** 30 - 1;
 
