@@ -88,10 +88,19 @@ describe('FileStore on disk', () => {
     expect(store.corruptions).toBe(1);
   });
 
-  it('rejects a record larger than maxRecordBytes with CacheStoreError, keeping the old one', async () => {
+  it('refuses a record larger than maxRecordBytes, keeping the old one, leaving no temp file and indexing no tag', async () => {
     const store = await newStore({ maxRecordBytes: 2048, compressAbove: Infinity });
     await store.set('k', { value: 'small', expiresAt: Infinity });
-    await expect(store.set('k', { value: 'x'.repeat(5000), expiresAt: Infinity })).rejects.toBeInstanceOf(CacheStoreError);
+    const before = await recordFiles(store);
+    for (const tags of [undefined, ['t']]) {
+      const refused = store.set('k', { value: 'x'.repeat(5000), expiresAt: Infinity, ...(tags ? { tags } : {}) });
+      await expect(refused).rejects.toBeInstanceOf(CacheStoreError);
+      await expect(refused).rejects.toMatchObject({ reason: 'refused' });
+      await expect(refused).rejects.toThrow(/more than maxRecordBytes/);
+    }
+    expect((await store.get('k'))?.value).toBe('small');
+    expect(await recordFiles(store)).toEqual(before);
+    expect(await store.invalidateTags(['t'])).toBe(0);
     expect((await store.get('k'))?.value).toBe('small');
   });
 

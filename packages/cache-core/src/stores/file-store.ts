@@ -108,36 +108,49 @@ export class FileStore implements CacheStore {
   }
 
   async set(key: string, entry: StoredEntry): Promise<void> {
-    const record = encodeRecord(key, entry, this.#codec);
-    if (record.length > this.#maxRecordBytes) {
-      throw new CacheStoreError(`entry ${quoteKey(key)} needs ${record.length} bytes, more than maxRecordBytes (${this.#maxRecordBytes})`, {
-        reason: 'refused',
-      });
-    }
+    let record: Buffer | undefined;
+    const encode = (): Buffer => (record ??= this.#encode(key, entry));
     const root = this.#rootPath ?? (await this.#root());
     const { shard, file, hash } = this.#locate(root, key);
-    // The tag index first: a record that is written but not indexed could never be invalidated by tag.
-    if (entry.tags !== undefined && entry.tags.length > 0) await this.#index(root, hash, entry.tags);
+    // The tag index first: a record that is written but not indexed could never be invalidated by
+    // tag (and one too big to write must not be indexed). Without tags, the record is encoded
+    // while the temp file opens.
+    if (entry.tags !== undefined && entry.tags.length > 0) {
+      encode();
+      await this.#index(root, hash, entry.tags);
+    }
     // A reader sees the old record or the new one, never half of one. The rename replaces a
     // planted symlink at `file` itself; it never writes through it.
     const temp = `${file}.${this.#tempPrefix}.${this.#tempCounter++}.tmp`;
     try {
       if (!this.#directories.has(shard)) await this.#ensureDirectory(shard);
-      await writeAtomically(temp, file, record).catch(async (error: unknown) => {
+      await writeAtomically(temp, file, encode).catch(async (error: unknown) => {
         if (errno(error) !== 'ENOENT') throw error;
         // The shard was removed since we last made sure of it (a clear, here or elsewhere): again, once.
         this.#directories.delete(shard);
         await this.#ensureDirectory(shard);
-        await writeAtomically(temp, file, record);
+        await writeAtomically(temp, file, encode);
       });
     } catch (error) {
       await unlink(temp).catch(() => undefined);
+      if (error instanceof CacheStoreError) throw error; // the record is too big: refused, nothing written
       const full = errno(error) === 'ENOSPC' || errno(error) === 'EDQUOT';
       throw new CacheStoreError(`cannot write the record of ${quoteKey(key)} in ${this.dir}: ${(error as Error).message}`, {
         cause: error,
         reason: full ? 'refused' : 'failed',
       });
     }
+  }
+
+  /** The record of `key`. @throws CacheStoreError (refused) when it is bigger than `maxRecordBytes` */
+  #encode(key: string, entry: StoredEntry): Buffer {
+    const record = encodeRecord(key, entry, this.#codec);
+    if (record.length > this.#maxRecordBytes) {
+      throw new CacheStoreError(`entry ${quoteKey(key)} needs ${record.length} bytes, more than maxRecordBytes (${this.#maxRecordBytes})`, {
+        reason: 'refused',
+      });
+    }
+    return record;
   }
 
   async delete(key: string): Promise<boolean> {
