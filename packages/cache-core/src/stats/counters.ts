@@ -31,9 +31,9 @@ const zeroCounters = (): CacheCounters => ({
  * Counting, overall and per namespace. With metrics disabled every method is a no-op, so the
  * hot path pays one branch.
  *
- * L1 hits are the exception: a read moves only its entry's access count, and L1 adds those to
- * the counters when they are read ({@link settle}) or the entry leaves. Counting each hit here
- * cost a `getSync` ~10% (two objects written per read).
+ * L1 hits are the exception: a read moves only its entry's access count, and L1 adds the hits
+ * taken since (by entries held or gone) to the counters when they are read ({@link settle}).
+ * Counting each hit here cost a `getSync` ~10% (two objects written per read).
  */
 export class CacheStats {
   readonly enabled: boolean;
