@@ -11,6 +11,7 @@ import { normalizeTags } from './invalidation/tag-index.js';
 import { assertKey } from './keys.js';
 import type { ReadEntry } from './l1/entry.js';
 import { L1Cache } from './l1/l1-cache.js';
+import { shedUnderPressure } from './l1/pressure.js';
 import { NamespacedCache } from './namespaced-cache.js';
 import { CacheStats } from './stats/counters.js';
 import { healthReport, metricsSnapshot, type Occupancy } from './stats/metrics.js';
@@ -344,11 +345,10 @@ export class SharedPromptCache {
 
   /**
    * Frees memory when the process is under pressure: drops expired entries, then evicts least
-   * recently used entries until the cache holds at most 75% (`warning`) or 25% (`critical`) of
-   * the bytes it held.
+   * recently used ones until at most 75% (`warning`) or 25% (`critical`) of the bytes remain.
    */
   handleMemoryPressure(severity: MemoryPressureSeverity): MemoryPressureResult {
-    const result = this.#l1.shed(severity);
+    const result = shedUnderPressure(this.#l1, severity);
     this.#log.warn({ severity, ...result }, 'cache shed entries under memory pressure');
     return result;
   }

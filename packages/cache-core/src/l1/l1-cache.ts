@@ -1,10 +1,9 @@
 import { LRUCache } from 'lru-cache';
-import { CacheConfigError } from '../errors.js';
 import type { KeyPattern } from '../invalidation/pattern.js';
 import { TagIndex } from '../invalidation/tag-index.js';
 import type { CacheStats } from '../stats/counters.js';
 import type { NamespaceStats } from '../stats/namespace-stats.js';
-import type { CacheInfo, EvictionPolicyName, MemoryPressureResult, MemoryPressureSeverity } from '../types.js';
+import type { CacheInfo, EvictionPolicyName } from '../types.js';
 import { CoarseClock } from './coarse-clock.js';
 import {
   Annotated,
@@ -25,9 +24,6 @@ export interface L1Limits {
   /** @default 'lru' */
   readonly eviction?: EvictionPolicyName;
 }
-
-/** Share of the bytes held that `shed` keeps, per severity. */
-const PRESSURE_KEEP_RATIO: Record<MemoryPressureSeverity, number> = { warning: 0.75, critical: 0.25 };
 
 /** How an entry left L1 on `delete`. */
 export type Removal = 'live' | 'expired' | undefined;
@@ -265,26 +261,6 @@ export class L1Cache {
     let evicted = 0;
     while (evicted < count && this.#popEvicting()) evicted++;
     return evicted;
-  }
-
-  /**
-   * Frees memory under pressure: drops expired entries, then evicts least recently used entries
-   * until at most 75% (`warning`) or 25% (`critical`) of the bytes held before remain.
-   */
-  shed(severity: MemoryPressureSeverity): MemoryPressureResult {
-    const keep = PRESSURE_KEEP_RATIO[severity] as number | undefined;
-    if (keep === undefined) throw new CacheConfigError(`severity must be 'warning' or 'critical', got ${JSON.stringify(severity)}`);
-    const entriesBefore = this.#lru.size;
-    const bytesBefore = this.#bytes;
-    this.purgeExpired();
-    while (this.#bytes > bytesBefore * keep && this.#popEvicting());
-    const entriesAfter = this.#lru.size;
-    return {
-      entriesBefore,
-      entriesRemoved: entriesBefore - entriesAfter,
-      entriesAfter,
-      bytesFreed: bytesBefore - this.#bytes,
-    };
   }
 
   info(): CacheInfo {
