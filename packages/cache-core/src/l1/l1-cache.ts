@@ -354,7 +354,10 @@ export class L1Cache {
     return stored instanceof Annotated ? stored : undefined;
   }
 
-  /** The tags of the entry in `slot`. An empty index answers for an untagged cache without reading the entry (a cold line on eviction). */
+  /**
+   * The tags of the entry in `slot`. An empty index answers for an untagged cache without reading
+   * the entry (a cold cache line when it is being evicted).
+   */
   #tagsAt(slot: number): readonly string[] | undefined {
     return this.#tags.isEmpty ? undefined : this.#annotationsAt(slot)?.tags;
   }

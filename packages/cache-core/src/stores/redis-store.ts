@@ -324,10 +324,10 @@ export class RedisStore implements CacheStore {
     return raw[this.#prefixBytes.length] === 0xff && raw.subarray(0, this.#prefixBytes.length).equals(this.#prefixBytes);
   }
 
-  /** Runs one command; a failure becomes a CacheStoreError that says why, without credentials. */
   /**
-   * A command, its failure said in this store's words (`cannot read from ...`), its reply mapped
-   * by `then`. One promise over the client's: every L2 call comes through here.
+   * Runs one command, its reply mapped by `then`; a failure becomes a CacheStoreError that says
+   * why (`cannot read from ...`), without credentials. One promise over the client's: every L2
+   * call comes through here.
    */
   #run<T>(doing: string, command: () => Promise<T>): Promise<T>;
   #run<T, R>(doing: string, command: () => Promise<T>, then: (reply: T) => R): Promise<R>;
