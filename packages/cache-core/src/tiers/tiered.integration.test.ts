@@ -159,6 +159,42 @@ describe.runIf(enabled)('two caches sharing Redis', () => {
     );
   });
 
+  it('under the distributed lock, an L1 miss that L2 holds costs one GET and no script; only a real miss locks', async () => {
+    const [a, b] = await sharedCaches(2, server!.url, { distributedLock: '2s' });
+    const raw = new Redis(server!.url);
+    const calls = async () =>
+      new Map([...(await raw.info('commandstats')).matchAll(/cmdstat_(\w+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+    const difference = (before: Map<string, number>, after: Map<string, number>) =>
+      Object.fromEntries(
+        [...after]
+          .filter(([cmd, n]) => cmd !== 'info' && n !== (before.get(cmd) ?? 0))
+          .map(([cmd, n]) => [cmd, n - (before.get(cmd) ?? 0)]),
+      );
+    // A lock is released in the background once its value is shared: wait until Redis is quiet.
+    const quiet = () =>
+      vi.waitFor(async () => {
+        const before = await calls();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(difference(before, await calls())).toEqual({});
+      });
+    const commandsOf = async (work: () => Promise<unknown>) => {
+      await quiet();
+      const before = await calls();
+      await work();
+      await quiet();
+      return difference(before, await calls());
+    };
+    await a!.set('agent_profile:qa', 'shared');
+    await a!.getOrCompute('agent_profile:warm', () => 'w'); // Redis learns the scripts
+    expect(await commandsOf(() => b!.getOrCompute('agent_profile:qa', () => 'recomputed'))).toEqual({ get: 1 });
+    expect(b!.getSync('agent_profile:qa')).toBe('shared');
+    // A real miss: the plain GET, then one script that reads again and locks, the shared write
+    // (SET and PUBLISH in one script) and the lock's release (a script that checks and deletes).
+    const miss = await commandsOf(() => b!.getOrCompute('agent_profile:new', () => 'computed'));
+    expect(miss).toMatchObject({ get: 3, evalsha: 3, set: 2, publish: 1, del: 1 });
+    raw.disconnect();
+  });
+
   it('computes once across processes with the distributed lock', async () => {
     const shared = await sharedCaches(3, server!.url, { distributedLock: '2s' });
     let computations = 0;
