@@ -300,7 +300,6 @@ export class SharedTiers {
     return { pending: this.#queue.length, queued: this.#queue.queued, replayed: this.#queue.replayed, dropped: this.#queue.dropped };
   }
 
-  /** Publishes; when the bus cannot take it, queues it (a write's announcement as a removal) and resolves false. */
   /**
    * One write and its announcement in one round trip, when the store can publish the bus's
    * message for it (a RedisStore on the bus's server); undefined when they cannot go together.
@@ -318,6 +317,7 @@ export class SharedTiers {
     return result;
   }
 
+  /** Publishes; when the bus cannot take it, queues it (a write's announcement as a removal) and resolves false. */
   async #announce(message: InvalidationMessage): Promise<boolean> {
     if (this.bus === undefined || (await this.bus.publish(message))) return true;
     const removal: Removal = message.type === 'set' || message.type === 'unlock' ? { type: 'delete', keys: message.keys } : message;
