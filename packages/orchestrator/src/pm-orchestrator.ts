@@ -7,10 +7,10 @@ import { AgentPool, SUMMARY_RUNNER } from './agent-pool.js';
 import { OrchestratorError } from './errors.js';
 import { sharedClockMs } from './runner.js';
 
-/** A task to hand to an agent. */
 /** The OpenTelemetry tracer scope of delegations. */
 const TRACER = '@pm/orchestrator';
 
+/** A task to hand to an agent. */
 export interface DelegationRequest {
   agentType: string;
   taskDescription: string;

@@ -7,11 +7,6 @@ export interface TracedSpan {
 }
 
 /**
- * Runs `fn` inside an OpenTelemetry span named `name` of the tracer `scope`, made active for
- * what `fn` calls; an exception is recorded (`error.type`, status ERROR) and rethrown. Through
- * `@opentelemetry/api`: a no-op (non-recording spans) until the application installs an SDK.
- */
-/**
  * The provider the API hands out while no SDK is installed (a fresh proxy has no delegate).
  * ProxyTracerProvider is deprecated for removal in API 2.0; `@opentelemetry/api` is pinned to 1.x.
  */
@@ -31,6 +26,11 @@ export function tracingInstalled(): boolean {
   return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_SDK;
 }
 
+/**
+ * Runs `fn` inside an OpenTelemetry span named `name` of the tracer `scope`, made active for
+ * what `fn` calls; an exception is recorded (`error.type`, status ERROR) and rethrown. Through
+ * `@opentelemetry/api`: a no-op (non-recording spans) until the application installs an SDK.
+ */
 export function traced<T>(
   scope: string,
   name: string,
