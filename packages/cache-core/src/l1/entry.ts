@@ -87,30 +87,6 @@ export class PreparedWrite {
 }
 
 /**
- * Validates and measures a write made at `now`: the metadata's shape, the value (see
- * `measureValue`), the size against `maxEntryBytes`; annotates the value only when it has
- * metadata, tags, a version, a grace window or the prompt flag.
- * @throws CacheSerializationError, CacheEntryTooLargeError
- */
-export function prepareWrite(
-  key: string,
-  value: unknown,
-  ttlMs: number,
-  graceMs: number,
-  metadata: Record<string, unknown> | undefined,
-  isPrompt: boolean,
-  tags: readonly string[] | undefined,
-  version: string | undefined,
-  roundTrip: boolean,
-  now: number,
-  maxEntryBytes: number,
-): PreparedWrite {
-  const size = measureEntry(key, value, metadata, roundTrip, maxEntryBytes);
-  const expiresAt = now + ttlMs;
-  return new PreparedWrite(key, value, size, now, expiresAt, storedForm(value, metadata, isPrompt, tags, version, graceMs, expiresAt));
-}
-
-/**
  * The accounted bytes of an entry (value, metadata, key and bookkeeping), once the metadata's
  * shape and the value are validated (see `measureValue`).
  * @throws CacheSerializationError, CacheEntryTooLargeError

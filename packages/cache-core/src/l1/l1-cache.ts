@@ -5,16 +5,7 @@ import type { CacheStats } from '../stats/counters.js';
 import type { NamespaceStats } from '../stats/namespace-stats.js';
 import type { CacheInfo, EvictionPolicyName } from '../types.js';
 import { CoarseClock } from './coarse-clock.js';
-import {
-  Annotated,
-  BareEntry,
-  measureEntry,
-  prepareWrite,
-  storedForm,
-  type EntrySpec,
-  type PreparedWrite,
-  type ReadEntry,
-} from './entry.js';
+import { Annotated, BareEntry, measureEntry, storedForm, type EntrySpec, PreparedWrite, type ReadEntry } from './entry.js';
 import { EntryTable } from './entry-table.js';
 import { TinyLfu } from './tinylfu.js';
 
@@ -85,7 +76,10 @@ export class L1Cache {
   /** Validates and measures a write; nothing changes until `commit`. */
   prepare(key: string, value: unknown, spec: EntrySpec): PreparedWrite {
     const { ttlMs, graceMs = 0, metadata, isPrompt = false, tags, version, roundTrip = false } = spec;
-    return prepareWrite(key, value, ttlMs, graceMs, metadata, isPrompt, tags, version, roundTrip, this.#clock.now(), this.#maxEntryBytes);
+    const now = this.#clock.now();
+    const size = measureEntry(key, value, metadata, roundTrip, this.#maxEntryBytes);
+    const expiresAt = now + ttlMs;
+    return new PreparedWrite(key, value, size, now, expiresAt, storedForm(value, metadata, isPrompt, tags, version, graceMs, expiresAt));
   }
 
   commit(write: PreparedWrite): void {
