@@ -5,6 +5,11 @@ interface WellFormedString {
   isWellFormed(): boolean;
 }
 
+/** Whether `text` has no unpaired surrogate, so it has a UTF-8 form. */
+export function isWellFormed(text: string): boolean {
+  return (text as unknown as WellFormedString).isWellFormed();
+}
+
 /**
  * Throws {@link CacheKeyError} unless `key` is a non-empty, well-formed Unicode string. A lone
  * surrogate has no UTF-8 form: encoded for L2 it would become U+FFFD, and two different keys
@@ -14,7 +19,7 @@ export function assertKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0) {
     throw new CacheKeyError(`keys are non-empty strings, got ${key === '' ? 'an empty string' : typeof key}`);
   }
-  if (!(key as unknown as WellFormedString).isWellFormed()) {
+  if (!isWellFormed(key)) {
     const at = Array.from(key).findIndex((char) => char.length === 1 && char.charCodeAt(0) >= 0xd800 && char.charCodeAt(0) <= 0xdfff);
     throw new CacheKeyError(
       `keys are well-formed Unicode; this one has an unpaired surrogate at character ${at} (${JSON.stringify(key.slice(0, 200))})`,

@@ -4,7 +4,7 @@
  */
 export { MAX_TIMER_MS, parseDuration, type Duration, type DurationBounds } from './duration.js';
 export { silentLogger, type Logger } from './logger.js';
-export { withTimeout } from './timing.js';
+export { TimeLimit, withTimeout } from './timing.js';
 export { SpanKind, traced, tracingInstalled, type TracedSpan } from './tracing.js';
 export { ServiceTimeoutError } from './errors.js';
 export type { HealthStatus, Service, ServiceHealth, ServiceState } from './types.js';

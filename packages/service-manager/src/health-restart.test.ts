@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { RecordingService } from './fixtures/recording-service.js';
 import { ServiceManager } from './service-manager.js';
-import { backoffDelay, withTimeout } from './timing.js';
+import { backoffDelay, TimeLimit, withTimeout } from './timing.js';
 import type { Service, ServiceHealth } from './types.js';
 
 const ok = (): ServiceHealth => ({ status: 'healthy' });
@@ -207,5 +207,117 @@ describe('timing helpers', () => {
         'x',
       ),
     ).resolves.toBe('late');
+  });
+
+  it('TimeLimit maps the outcome once: the value, the rejection, or the timeout (and never both)', async () => {
+    const outcomes: string[] = [];
+    const map = (bound: number, work: () => unknown) =>
+      new TimeLimit(bound).settle(
+        work,
+        'probe',
+        (value) => {
+          outcomes.push(`value ${String(value)}`);
+          return 'ok';
+        },
+        (error) => {
+          outcomes.push(`${(error as Error).name}: ${(error as Error).message}`);
+          return 'failed';
+        },
+      );
+    await expect(map(50, () => 1)).resolves.toBe('ok');
+    await expect(map(50, () => Promise.reject(new Error('refused')))).resolves.toBe('failed');
+    await expect(
+      map(10, () => {
+        throw new Error('sync');
+      }),
+    ).resolves.toBe('failed');
+    let finish: (value: string) => void = () => undefined;
+    await expect(map(10, () => new Promise((resolve) => (finish = resolve)))).resolves.toBe('failed');
+    finish('late');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(outcomes).toEqual([
+      'value 1',
+      'Error: refused',
+      'Error: sync',
+      'ServiceTimeoutError: [service-manager] probe did not finish within 10 ms',
+    ]);
+    const throwing = new TimeLimit(50).settle(
+      () => 1,
+      'x',
+      () => {
+        throw new Error('mapper');
+      },
+      () => 'unused',
+    );
+    await expect(throwing).rejects.toThrow('mapper');
+  });
+
+  it('TimeLimit bounds every call by its own start with one timer, and lets the others finish', async () => {
+    const limit = new TimeLimit(100);
+    const never = () => new Promise<string>(() => undefined);
+    const outcome = (started: number) =>
+      [
+        (value: string) => value,
+        (error: unknown) => `${(error as Error).name} after ${Math.round(performance.now() - started)} ms`,
+      ] as const;
+    const startA = performance.now();
+    const a = limit.settle(never, 'a', ...outcome(startA));
+    // Many calls that settle at once, between two that hang: they neither wait for the timer nor keep it.
+    const quick = await Promise.all(Array.from({ length: 1000 }, (_, i) => limit.settle(() => `q${i}`, 'q', ...outcome(startA))));
+    expect(quick.at(-1)).toBe('q999');
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    const startB = performance.now();
+    const b = limit.settle(never, 'b', ...outcome(startB));
+    const slowButInTime = limit.settle(
+      () =>
+        new Promise<string>((resolve) =>
+          setTimeout(() => {
+            resolve('in time');
+          }, 20),
+        ),
+      'c',
+      ...outcome(startB),
+    );
+    const [resultA, resultB, resultC] = await Promise.all([a, b, slowButInTime]);
+    expect(resultC).toBe('in time');
+    // Each hung call expires its limit after its own start: B not with A (at 60 ms of its own), nor a whole limit after A (at 160).
+    for (const result of [resultA, resultB]) {
+      expect(result).toMatch(/^ServiceTimeoutError after \d+ ms$/);
+      const elapsed = Number(/after (\d+)/.exec(result)?.[1]);
+      expect(elapsed).toBeGreaterThanOrEqual(99);
+      expect(elapsed).toBeLessThan(130);
+    }
+  });
+
+  it('TimeLimit with no limit never times out', async () => {
+    const limit = new TimeLimit(Infinity);
+    const late = limit.settle(
+      () =>
+        new Promise<string>((resolve) =>
+          setTimeout(() => {
+            resolve('late');
+          }, 30),
+        ),
+      'x',
+      (value) => value,
+      () => 'timed out',
+    );
+    await expect(late).resolves.toBe('late');
+  });
+
+  it('withTimeout clears its timer when the work settles; a shared TimeLimit lets one lapse', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      await withTimeout(() => 'done', 60_000, 'quick');
+      await expect(withTimeout(() => Promise.reject(new Error('no')), 60_000, 'failing')).rejects.toThrow('no');
+      expect(vi.getTimerCount()).toBe(0);
+      const shared = new TimeLimit(60_000);
+      for (let i = 0; i < 100; i++) await shared.settle(() => i, 'x', String, String);
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(60_000);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

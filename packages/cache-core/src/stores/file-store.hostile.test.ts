@@ -8,6 +8,7 @@ import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symli
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { pack } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CacheStoreError } from '../errors.js';
 import { encodeEntry } from './codec.js';
@@ -207,13 +208,12 @@ describe('FileStore never follows a symlink', () => {
 });
 
 /** A valid record of today's layout (PMF1 header, key, checksum) whose codec says `codecVersion`. */
-async function writeRecord(dir: string, key: string, value: unknown, codecVersion: number): Promise<void> {
+/** A well-formed PMF1 record of `key` around an encoded entry. */
+async function writeRecord(dir: string, key: string, encoded: Buffer): Promise<void> {
   const keyBytes = Buffer.from(key);
   const header = Buffer.alloc(8);
   Buffer.from('PMF1').copy(header);
   header.writeUInt32BE(keyBytes.length, 4);
-  const encoded = encodeEntry(forever(value));
-  encoded[0] = codecVersion;
   const body = Buffer.concat([header, keyBytes, encoded]);
   await mkdir(shardOf(dir, key), { recursive: true });
   await writeFile(fileOf(dir, key), Buffer.concat([body, createHash('sha256').update(body).digest()]));
@@ -228,7 +228,9 @@ describe('FileStore across format versions (a rolling upgrade)', () => {
     const future = Buffer.concat([Buffer.from('PMF2'), Buffer.from('whatever the next release writes')]);
     await mkdir(shardOf(dir, 'new-layout'), { recursive: true });
     await writeFile(fileOf(dir, 'new-layout'), future);
-    await writeRecord(dir, 'new-codec', 'v', 9);
+    const nextCodec = encodeEntry(forever('v'));
+    nextCodec[0] = 9;
+    await writeRecord(dir, 'new-codec', nextCodec);
     expect(await store.get('new-layout')).toBeUndefined();
     expect(await store.get('new-codec')).toBeUndefined();
     expect(await store.cleanup()).toBe(0);
@@ -237,11 +239,11 @@ describe('FileStore across format versions (a rolling upgrade)', () => {
     expect((await lstat(fileOf(dir, 'new-codec'))).isFile()).toBe(true);
   });
 
-  it("reads the previous release's records (codec format 1)", async () => {
+  it.each([1, 2])("reads a previous release's records (codec format %i: the value inside msgpack)", async (version) => {
     const dir = await tempDir();
     const store = new FileStore({ dir });
     await store.connect();
-    await writeRecord(dir, 'old-codec', 'written by 0.x', 1);
+    await writeRecord(dir, 'old-codec', Buffer.concat([Buffer.from([version, 0]), pack({ v: 'written by 0.x', e: Infinity, p: 0 })]));
     expect((await store.get('old-codec'))?.value).toBe('written by 0.x');
     expect(store.corruptions).toBe(0);
   });

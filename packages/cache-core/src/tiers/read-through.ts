@@ -34,22 +34,16 @@ export class ReadThrough {
   /** An L2 read for an L1 miss: backfills L1 and counts a hit, or counts a miss. */
   fromL2(key: string, graceMs = 0): Promise<ReadEntry | undefined> {
     const ticket = this.#inFlight.begin(key);
-    // A chain rather than async/await: one promise for what an L1 miss adds to the round trip.
-    return this.#tiers.read(key).then(
-      (stored) => {
-        this.#inFlight.end(ticket);
-        if (stored === undefined) {
-          this.#stats.miss(key);
-          return undefined;
-        }
-        this.#stats.hit(this.#stats.namespaces.forKey(key));
-        return this.backfill(key, stored, ticket, graceMs);
-      },
-      (error: unknown) => {
-        this.#inFlight.end(ticket);
-        throw error;
-      },
-    );
+    // Handled in the step that reads L2 (no chain of its own): an L1 miss costs a round trip plus what it adds.
+    return this.#tiers.read(key, (stored) => {
+      this.#inFlight.end(ticket);
+      if (stored === undefined) {
+        this.#stats.miss(key);
+        return undefined;
+      }
+      this.#stats.hit(this.#stats.namespaces.forKey(key));
+      return this.backfill(key, stored, ticket, graceMs);
+    });
   }
 
   /**
@@ -77,8 +71,7 @@ export class ReadThrough {
   async reread(key: string, graceMs: number): Promise<ReadEntry | undefined> {
     const ticket = this.#inFlight.begin(key);
     try {
-      const stored = await this.#tiers.read(key);
-      return stored === undefined ? undefined : this.backfill(key, stored, ticket, graceMs);
+      return await this.#tiers.read(key, (stored) => (stored === undefined ? undefined : this.backfill(key, stored, ticket, graceMs)));
     } finally {
       this.#inFlight.end(ticket);
     }

@@ -155,10 +155,13 @@ export class SharedTiers {
     await Promise.all([this.l2?.close(), this.bus?.close()]);
   }
 
-  /** The L2 entry for `key`; a miss while a removal covering it still waits to be replayed. */
-  read(key: string): Promise<StoredEntry | undefined> {
-    if (this.l2 === undefined) return Promise.resolve(undefined);
-    return this.l2.get(key).then((entry) => this.#unlessRemoved(key, entry));
+  /**
+   * The L2 entry for `key` (a miss while a removal covering it still waits to be replayed),
+   * handed to `then` in the step that reads it (see `StoreTier.get`).
+   */
+  read<R>(key: string, then: (entry: StoredEntry | undefined) => R): Promise<R> {
+    if (this.l2 === undefined) return Promise.resolve(then(undefined));
+    return this.l2.get(key, (entry) => then(this.#unlessRemoved(key, entry)));
   }
 
   async readMany(keys: readonly string[]): Promise<(StoredEntry | undefined)[]> {

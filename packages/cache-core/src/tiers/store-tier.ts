@@ -1,4 +1,4 @@
-import { withTimeout, type Logger } from '@pm/service-manager/contract';
+import { TimeLimit, withTimeout, type Logger } from '@pm/service-manager/contract';
 import { CacheStoreError } from '../errors.js';
 import type { CacheStore, ReadOrLock, StoredEntry } from '../stores/cache-store.js';
 import { traceStoreCall, type TracedSpan } from '../stats/tracing.js';
@@ -33,6 +33,8 @@ export class StoreTier {
   readonly store: CacheStore;
   readonly breaker: CircuitBreaker;
   readonly #timeoutMs: number;
+  /** Bounds every operation, with one timer for all of them. */
+  readonly #limit: TimeLimit;
   readonly #log: Logger;
   hits = 0;
   misses = 0;
@@ -53,6 +55,7 @@ export class StoreTier {
     this.store = store;
     this.#observe = observe;
     this.#timeoutMs = timeoutMs;
+    this.#limit = new TimeLimit(timeoutMs);
     this.#log = log;
     this.breaker = new CircuitBreaker({
       probe: async () => (await this.health()).ok,
@@ -94,14 +97,25 @@ export class StoreTier {
     await withTimeout(async () => this.store.close?.(), this.#timeoutMs, `closing ${this.store.name}`).catch(() => undefined);
   }
 
-  get(key: string): Promise<StoredEntry | undefined> {
-    // A chain, not an async function: the L2 read path is a round trip plus what it costs here.
-    return this.run('get', (store) => store.get(key)).then((result) => {
-      const entry = result.ok ? result.value : undefined;
-      if (entry === undefined) this.misses++;
-      else this.hits++;
-      return entry;
-    });
+  /**
+   * The entry under `key` (undefined on a miss or a failure), counted, and handed to `then` in
+   * the same step as the store's answer: an L1 miss costs a round trip plus what it costs here,
+   * and every `.then` of a chain is one more turn of the microtask queue.
+   */
+  get<R>(key: string, then: (entry: StoredEntry | undefined) => R): Promise<R> {
+    return this.#bounded(
+      'get',
+      (store) => store.get(key),
+      (entry) => {
+        if (entry === undefined) this.misses++;
+        else this.hits++;
+        return then(entry);
+      },
+      () => {
+        this.misses++;
+        return then(undefined);
+      },
+    );
   }
 
   /** `store.readOrLock`, counted as a get: undefined when the store cannot, or did not answer. */
@@ -126,26 +140,40 @@ export class StoreTier {
 
   /** Bounded, never throws; timed (gets and sets) and traced. */
   run<T>(operation: string, call: (store: CacheStore) => Promise<T>): Promise<TierResult<T>> {
+    return this.#bounded(
+      operation,
+      call,
+      (value): TierResult<T> => ({ ok: true, value }),
+      (error): TierResult<T> => ({ ok: false, error }),
+    );
+  }
+
+  /** `run`, its outcome mapped by `onValue` or `onError` in the step that settles it. */
+  #bounded<T, R>(
+    operation: string,
+    call: (store: CacheStore) => Promise<T>,
+    onValue: (value: T) => R,
+    onError: (error: unknown) => R,
+  ): Promise<R> {
     if (this.breaker.open) {
       this.skipped++;
-      return Promise.resolve({
-        ok: false,
-        error: new CacheStoreError(`${this.store.name} is unavailable (circuit open)`, { reason: 'unreachable' }),
-      });
+      return Promise.resolve(onError(new CacheStoreError(`${this.store.name} is unavailable (circuit open)`, { reason: 'unreachable' })));
     }
     const start = performance.now();
     return traceStoreCall(this.store.name, operation, (span) =>
-      withTimeout(() => call(this.store), this.#timeoutMs, `${this.store.name} ${operation}`).then(
-        (value): TierResult<T> => {
+      this.#limit.settle(
+        () => call(this.store),
+        `${this.store.name} ${operation}`,
+        (value) => {
           this.breaker.succeeded();
           if (operation === 'set') this.writeRefusal = undefined;
           this.#timed(operation, start);
-          return { ok: true, value };
+          return onValue(value);
         },
-        (error: unknown): TierResult<T> => {
+        (error: unknown) => {
           this.#failed(operation, error, span);
           this.#timed(operation, start);
-          return { ok: false, error };
+          return onError(error);
         },
       ),
     );
