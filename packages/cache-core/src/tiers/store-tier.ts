@@ -157,7 +157,11 @@ export class StoreTier {
   ): Promise<R> {
     if (this.breaker.open) {
       this.skipped++;
-      return Promise.resolve(onError(new CacheStoreError(`${this.store.name} is unavailable (circuit open)`, { reason: 'unreachable' })));
+      const skipped = new CacheStoreError(`${this.store.name} is unavailable (circuit open)`, { reason: 'unreachable' });
+      // In an executor, so that a mapper that throws rejects, as it does when the store answers.
+      return new Promise<R>((resolve) => {
+        resolve(onError(skipped));
+      });
     }
     const start = performance.now();
     return traceStoreCall(this.store.name, operation, (span) =>
