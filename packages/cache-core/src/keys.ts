@@ -16,13 +16,18 @@ export function isWellFormed(text: string): boolean {
  * would share one record.
  */
 export function assertKey(key: unknown): asserts key is string {
+  const invalid = keyError(key);
+  if (invalid !== undefined) throw invalid;
+}
+
+/** Why `key` is not a valid key, or undefined when it is. */
+export function keyError(key: unknown): CacheKeyError | undefined {
   if (typeof key !== 'string' || key.length === 0) {
-    throw new CacheKeyError(`keys are non-empty strings, got ${key === '' ? 'an empty string' : typeof key}`);
+    return new CacheKeyError(`keys are non-empty strings, got ${key === '' ? 'an empty string' : typeof key}`);
   }
-  if (!isWellFormed(key)) {
-    const at = Array.from(key).findIndex((char) => char.length === 1 && char.charCodeAt(0) >= 0xd800 && char.charCodeAt(0) <= 0xdfff);
-    throw new CacheKeyError(
-      `keys are well-formed Unicode; this one has an unpaired surrogate at character ${at} (${JSON.stringify(key.slice(0, 200))})`,
-    );
-  }
+  if (isWellFormed(key)) return undefined;
+  const at = Array.from(key).findIndex((char) => char.length === 1 && char.charCodeAt(0) >= 0xd800 && char.charCodeAt(0) <= 0xdfff);
+  return new CacheKeyError(
+    `keys are well-formed Unicode; this one has an unpaired surrogate at character ${at} (${JSON.stringify(key.slice(0, 200))})`,
+  );
 }

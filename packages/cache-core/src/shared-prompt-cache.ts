@@ -8,8 +8,7 @@ import { CacheConfigError, CacheError, CacheKeyError, CacheSerializationError, q
 import { Invalidator } from './invalidation/invalidator.js';
 import { Subscriptions } from './invalidation/subscriptions.js';
 import { normalizeTags } from './invalidation/tag-index.js';
-import { assertKey } from './keys.js';
-import type { ReadEntry } from './l1/entry.js';
+import { assertKey, keyError } from './keys.js';
 import { L1Cache } from './l1/l1-cache.js';
 import { shedUnderPressure } from './l1/pressure.js';
 import { NamespacedCache } from './namespaced-cache.js';
@@ -59,7 +58,7 @@ export class SharedPromptCache {
   readonly #subscriptions: Subscriptions;
   readonly #invalidator: Invalidator;
   readonly #tiers: SharedTiers | undefined;
-  readonly #readThrough: ReadThrough | undefined;
+  readonly #reads: ReadThrough;
   readonly #flights: SingleFlight;
   readonly #writes: WriteThrough;
   #cleanupTimer: NodeJS.Timeout | undefined;
@@ -74,15 +73,16 @@ export class SharedPromptCache {
     this.#subscriptions = new Subscriptions(logger, this.#stats);
     this.#invalidator = new Invalidator(this.#l1, this.#inFlight, this.#stats, this.#subscriptions, logger);
     this.#tiers = SharedTiers.forCache(this.#options, this.#stats, this.#invalidator);
-    if (this.#tiers?.l2 !== undefined) this.#readThrough = new ReadThrough(this.#l1, this.#tiers, this.#inFlight, this.#stats, logger);
-    this.#writes = new WriteThrough(this.#options, this.#l1, this.#stats, this.#tiers);
+    const l2Tiers = this.#tiers?.l2 === undefined ? undefined : this.#tiers;
+    this.#reads = new ReadThrough(this.#l1, l2Tiers, this.#inFlight, this.#stats, logger);
+    this.#writes = new WriteThrough(this.#options, this.#l1, this.#stats, this.#tiers, this.#inFlight);
     this.#flights = new SingleFlight({
       l1: this.#l1,
       stats: this.#stats,
       inFlight: this.#inFlight,
       log: logger,
       tiers: this.#tiers,
-      readThrough: this.#readThrough,
+      readThrough: l2Tiers === undefined ? undefined : this.#reads,
       lockLeaseMs: this.#options.distributedLockMs,
       prepare: (key, value, spec) => this.#writes.prepare(key, value, spec),
       store: (write) => this.#writes.store([write]),
@@ -163,16 +163,16 @@ export class SharedPromptCache {
   }
 
   /** The value under `key`, or undefined: L1, then L2 (which backfills L1 with the remaining TTL). */
-  async get<T = unknown>(key: string): Promise<T | undefined> {
-    if (this.#readThrough === undefined) return this.getSync<T>(key);
-    assertKey(key);
-    return (await this.#readThrough.get(key))?.value as T | undefined;
+  get<T = unknown>(key: string): Promise<T | undefined> {
+    // Not async: the L2 read's own promise is handed back, with no extra turns of the microtask queue.
+    const invalid = keyError(key);
+    return invalid === undefined ? (this.#reads.value(key) as Promise<T | undefined>) : Promise.reject(invalid);
   }
 
   /** Whether a live entry exists (in L1 or L2). Counts neither a hit nor a miss and leaves recency alone. */
   async has(key: string): Promise<boolean> {
     assertKey(key);
-    return this.#l1.has(key) || (this.#readThrough !== undefined && (await this.#tiers?.has(key)) === true);
+    return this.#l1.has(key) || (await this.#tiers?.has(key)) === true;
   }
 
   /** Values for `keys`, in order; undefined where missing. L1 misses are read from L2 in one call. */
@@ -180,14 +180,13 @@ export class SharedPromptCache {
     const input: unknown = keys;
     if (!Array.isArray(input)) throw new CacheKeyError('mget() takes an array of keys');
     keys.forEach(assertKey);
-    if (this.#readThrough === undefined) return keys.map((key) => this.getSync<T>(key));
-    return (await this.#readThrough.many(keys)).map((entry) => entry?.value as T | undefined);
+    return (await this.#reads.many(keys)).map((entry) => entry?.value as T | undefined);
   }
 
   /** A prompt stored by `setPrompt`, with its metadata. */
   async getPrompt(key: string): Promise<{ prompt: string; metadata: Record<string, unknown> } | undefined> {
     assertKey(key);
-    const entry: ReadEntry | undefined = this.#readThrough === undefined ? this.#readL1(key) : await this.#readThrough.get(key);
+    const entry = await this.#reads.get(key);
     if (entry === undefined) return undefined;
     if (!entry.isPrompt || typeof entry.value !== 'string')
       throw new CacheError(`key ${quoteKey(key)} holds a value that was not stored with setPrompt()`);
@@ -236,8 +235,8 @@ export class SharedPromptCache {
   /** Removes `key` from L1 and L2 and tells other processes. Resolves true when a live entry was removed. */
   async delete(key: string): Promise<boolean> {
     assertKey(key);
-    this.#invalidator.staleKey(key);
     let existed = this.#l1.delete(key) === 'live';
+    this.#invalidator.staleKey(key);
     if (this.#tiers !== undefined) {
       existed = (await this.#tiers.remove({ type: 'delete', keys: [key] })).removed > 0 || existed;
       // Reads that began while L2 still held the value must not bring it back.
@@ -391,12 +390,6 @@ export class SharedPromptCache {
   }
 
   // ---------------------------------------------------------------- internals
-
-  #readL1(key: string): ReadEntry | undefined {
-    const entry = this.#l1.read(key);
-    if (entry === undefined) this.#stats.miss(key);
-    return entry;
-  }
 
   #occupancy(): Occupancy {
     const { maxEntries, maxMemoryMb, maxBytes } = this.#options;

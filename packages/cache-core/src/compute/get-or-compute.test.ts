@@ -92,6 +92,23 @@ describe('getOrCompute', () => {
     expect(await cache.has('profile:eng')).toBe(false);
   });
 
+  it('does not put a result over a value written while it was computing', async () => {
+    const cache = new SharedPromptCache();
+    const gate = deferred<string>();
+    const pending = cache.getOrCompute('profile:eng', () => gate.promise);
+    cache.setSync('profile:eng', 'written meanwhile');
+    gate.resolve('computed from older inputs');
+    expect(await pending).toBe('computed from older inputs');
+    expect(cache.getSync('profile:eng')).toBe('written meanwhile');
+
+    const gate2 = deferred<string>();
+    const pending2 = cache.getOrCompute('profile:qa', () => gate2.promise);
+    await cache.set('profile:qa', 'set meanwhile');
+    gate2.resolve('computed');
+    await pending2;
+    expect(cache.getSync('profile:qa')).toBe('set meanwhile');
+  });
+
   it('serves a value that expired less than grace ago when compute fails, and logs the failure', async () => {
     vi.useFakeTimers();
     const warnings: unknown[] = [];

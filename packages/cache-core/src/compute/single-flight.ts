@@ -83,7 +83,7 @@ export class SingleFlight {
     // Most L1 misses are L2 hits (another process wrote the key): a plain read, cheaper for the
     // store than a read-and-lock script. Only a real miss pays for the lock.
     const shared = await readThrough.fromL2(key, spec.graceMs);
-    if (shared !== undefined) return fromL2(shared.value);
+    if (shared !== undefined) return fromL2(shared);
     const leaseMs = this.#ctx.lockLeaseMs;
     if (leaseMs === undefined) return (await this.#computeAndStore(key, compute, spec, ticket, span)).value;
     // Where the store can, reading again and taking the lock are one round trip.

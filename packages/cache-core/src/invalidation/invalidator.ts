@@ -12,7 +12,8 @@ import type { Subscriptions } from './subscriptions.js';
  * Applies invalidations to this process: by pattern, by tag, from another process. Local ones
  * remove entries; remote ones soft-expire entries that have a grace window (so stale-if-error
  * still has something to serve) and remove the rest. Work under way on an affected key is
- * marked stale so its result is not cached.
+ * marked stale so its result is not cached. L1 goes first: an L2 value already handed to its
+ * caller but not yet copied into L1 (see PendingWrites) is held, and removed like any entry.
  */
 export class Invalidator implements RemoteListener {
   readonly #l1: L1Cache;
@@ -42,16 +43,16 @@ export class Invalidator implements RemoteListener {
   /** Resolves how many L1 entries it removed (or soft-expired). */
   byPattern(pattern: string, source: InvalidationEvent['source']): number {
     const compiled = compilePattern(pattern);
-    this.#inFlight.staleMatching((key) => compiled.matches(key));
     const keys = this.#l1.keysMatching(compiled);
+    this.#inFlight.staleMatching((key) => compiled.matches(key));
     this.#apply(keys, source);
     this.#subscriptions.notify({ pattern, keys, count: keys.length, source }, compiled);
     return keys.length;
   }
 
   byTags(tags: readonly string[], source: InvalidationEvent['source']): number {
-    this.#inFlight.staleTagged(tags);
     const keys = this.#l1.keysTagged(tags);
+    this.#inFlight.staleTagged(tags);
     this.#apply(keys, source);
     this.#subscriptions.notify({ pattern: '', tags: [...tags], keys, count: keys.length, source });
     return keys.length;
@@ -64,8 +65,8 @@ export class Invalidator implements RemoteListener {
 
   /** Drops everything this process holds (a clear, or a bus outage that may have hidden messages). */
   dropAll(): void {
-    this.#inFlight.staleAll();
     this.#l1.clear();
+    this.#inFlight.staleAll();
   }
 
   /** Another process changed something: drop, or soft-expire, what this L1 holds of it. */
@@ -73,14 +74,14 @@ export class Invalidator implements RemoteListener {
     switch (message.type) {
       case 'set':
         message.keys.forEach((key, i) => {
-          this.#inFlight.staleKey(key, message.versions[i]);
           this.#l1.softExpire(key, message.versions[i]);
+          this.#inFlight.staleKey(key, message.versions[i]);
         });
         return;
       case 'delete':
         for (const key of message.keys) {
-          this.#inFlight.staleKey(key);
           this.#l1.delete(key);
+          this.#inFlight.staleKey(key);
         }
         return;
       case 'invalidate':

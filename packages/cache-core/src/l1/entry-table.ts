@@ -1,3 +1,4 @@
+import type { CacheStats } from '../stats/counters.js';
 import type { NamespaceStats } from '../stats/namespace-stats.js';
 
 /** No slot: the end of a list. */
@@ -89,16 +90,23 @@ export class EntryTable {
   }
 
   /**
-   * Every namespace's hits so far, indexed by namespace id: those of the entries held plus
-   * `releasedHits` (those of the entries that left). The sum only grows.
+   * Adds the hits entries took since last settled to the counters: per namespace, the growth of
+   * its running total (the hits of the entries held plus `releasedHits`, those of the entries
+   * that left; it only grows). Entries keep no "already counted" mark, so a write or an eviction
+   * touches one hit counter, not two.
    */
-  hitsByNamespace(namespaces: readonly NamespaceStats[]): Float64Array {
-    const hits = new Float64Array(namespaces.length);
-    for (const ns of namespaces) hits[ns.id] = ns.releasedHits;
+  settleHits(stats: CacheStats): void {
+    const namespaces = stats.namespaces.all();
+    const totals = new Float64Array(namespaces.length);
+    for (const ns of namespaces) totals[ns.id] = ns.releasedHits;
     const { accessCounts, namespaceIds } = this;
     // Free slots count 0 hits, whatever namespace id they still carry.
-    for (let slot = 0; slot < this.#used; slot++) hits[namespaceIds[slot]!]! += accessCounts[slot]!;
-    return hits;
+    for (let slot = 0; slot < this.#used; slot++) totals[namespaceIds[slot]!]! += accessCounts[slot]!;
+    for (const ns of namespaces) {
+      const total = totals[ns.id]!;
+      if (total !== ns.settledHits) stats.hit(ns, total - ns.settledHits);
+      ns.settledHits = total;
+    }
   }
 
   /** The keys on a namespace's list. */

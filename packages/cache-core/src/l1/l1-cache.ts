@@ -7,6 +7,7 @@ import type { CacheInfo, EvictionPolicyName } from '../types.js';
 import { CoarseClock } from './coarse-clock.js';
 import { Annotated, BareEntry, measureEntry, storedForm, type EntrySpec, PreparedWrite, type ReadEntry } from './entry.js';
 import { EntryTable } from './entry-table.js';
+import { PendingWrites } from './pending-writes.js';
 import { TinyLfu } from './tinylfu.js';
 
 export interface L1Limits {
@@ -38,6 +39,7 @@ export class L1Cache {
   readonly #limits: L1Limits;
   readonly #clock = new CoarseClock();
   readonly #tags = new TagIndex();
+  readonly #pending = new PendingWrites();
   readonly #tinyLfu: TinyLfu | undefined;
   /** The slot an overwrite just replaced (dispose runs inside lru.set). */
   #replaced = MISS;
@@ -52,7 +54,8 @@ export class L1Cache {
     this.#maxEntryBytes = Math.min(limits.maxBytes, MAX_ENTRY_BYTES);
     this.#stats = stats;
     stats.settleHitsWith(() => {
-      this.#settleHits();
+      this.#pending.applyAll();
+      this.#table.settleHits(stats);
     });
     // One slot more than entries: a write holds its new slot before lru-cache evicts the old one.
     this.#table = new EntryTable(limits.maxEntries + 1);
@@ -66,10 +69,12 @@ export class L1Cache {
   }
 
   get size(): number {
+    this.#pending.applyAll();
     return this.#lru.size;
   }
 
   get bytes(): number {
+    this.#pending.applyAll();
     return this.#bytes;
   }
 
@@ -108,7 +113,13 @@ export class L1Cache {
     this.#store(key, storedForm(value, metadata, isPrompt, tags, version, graceMs, expiresAt), size, now, expiresAt);
   }
 
+  /** A write applied at the end of the tick, or before anything touches `key` (see {@link PendingWrites}). */
+  writeSoon(key: string, apply: () => void): void {
+    this.#pending.add(key, apply);
+  }
+
   #store(key: string, stored: unknown, size: number, createdAt: number, expiresAt: number): void {
+    this.#pending.applyKey(key);
     const table = this.#table;
     // One lookup whether the key is new or not: an overwrite shows up as lru-cache disposing the
     // old slot (reason 'set') inside this set, and that slot is released below.
@@ -144,7 +155,7 @@ export class L1Cache {
     if (now === 0) return this.#timedRead(key);
     // #lookup written out: one call level less lets V8 inline lru-cache's get into getSync.
     const slot = this.#lru.get(key);
-    if (slot === undefined) return undefined;
+    if (slot === undefined) return this.#pending.applyKey(key) ? this.readValue(key) : undefined;
     const table = this.#table;
     if (table.expiresAt[slot]! <= now) {
       this.#expired(key, slot);
@@ -176,6 +187,7 @@ export class L1Cache {
 
   /** Whether a live entry exists; neither a hit nor a miss, recency untouched. */
   has(key: string): boolean {
+    this.#pending.applyKey(key);
     const slot = this.#lru.peek(key);
     return slot !== undefined && this.#table.expiresAt[slot]! > Date.now();
   }
@@ -189,6 +201,7 @@ export class L1Cache {
   }
 
   delete(key: string): Removal {
+    this.#pending.applyKey(key);
     const slot = this.#lru.peek(key);
     if (slot === undefined) return undefined;
     const live = this.#table.expiresAt[slot]! > Date.now();
@@ -204,6 +217,7 @@ export class L1Cache {
    * the announced version stays.
    */
   softExpire(key: string, version?: string): void {
+    this.#pending.applyKey(key);
     const slot = this.#lru.peek(key);
     if (slot === undefined) return;
     const annotations = this.#annotationsAt(slot);
@@ -217,6 +231,7 @@ export class L1Cache {
 
   /** Keys matching a pattern; a pattern that fixes the namespace only looks at that namespace's keys. */
   keysMatching(pattern: KeyPattern): string[] {
+    this.#pending.applyAll();
     if (pattern.literal) return this.#lru.has(pattern.prefix, { updateAgeOnHas: false }) ? [pattern.prefix] : [];
     if (pattern.namespace === undefined) return [...this.#lru.keys()].filter((key) => pattern.matches(key));
     const bucket = this.#stats.namespaces.holding(pattern.namespace);
@@ -226,6 +241,7 @@ export class L1Cache {
   }
 
   keysTagged(tags: readonly string[]): string[] {
+    this.#pending.applyAll();
     return this.#tags.keysWith(tags);
   }
 
@@ -252,12 +268,14 @@ export class L1Cache {
 
   /** Evicts up to `count` least recently used entries; resolves how many. */
   evictOldest(count: number): number {
+    this.#pending.applyAll();
     let evicted = 0;
     while (evicted < count && this.#popEvicting()) evicted++;
     return evicted;
   }
 
   info(): CacheInfo {
+    this.#pending.applyAll();
     const now = Date.now();
     const table = this.#table;
     const entries = [...this.#lru.entries()].map(([key, slot]) => ({
@@ -290,7 +308,7 @@ export class L1Cache {
   /** The slot of a live entry, counting a hit and refreshing recency; an expired one is removed unless kept for grace. */
   #lookup(key: string): number {
     const slot = this.#lru.get(key);
-    if (slot === undefined) return MISS;
+    if (slot === undefined) return this.#pending.applyKey(key) ? this.#lookup(key) : MISS;
     if (this.#table.expiresAt[slot]! <= this.#clock.now()) {
       this.#expired(key, slot);
       return MISS;
@@ -303,21 +321,6 @@ export class L1Cache {
   #counted(slot: number): void {
     this.#table.accessCounts[slot]! += 1;
     this.#tinyLfu?.recordHit(slot);
-  }
-
-  /**
-   * Adds the hits entries took since last settled to the counters (on a metrics read): per
-   * namespace, the growth of its running total. Entries keep no "already counted" mark, so a
-   * write or an eviction touches one hit counter, not two.
-   */
-  #settleHits(): void {
-    const namespaces = this.#stats.namespaces.all();
-    const totals = this.#table.hitsByNamespace(namespaces);
-    for (const ns of namespaces) {
-      const total = totals[ns.id]!;
-      if (total !== ns.settledHits) this.#stats.hit(ns, total - ns.settledHits);
-      ns.settledHits = total;
-    }
   }
 
   #namespaceOf(slot: number): NamespaceStats {

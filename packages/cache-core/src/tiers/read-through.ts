@@ -7,17 +7,19 @@ import type { StoredEntry } from '../stores/cache-store.js';
 import type { LockAttempt, SharedTiers } from './shared-tiers.js';
 
 /**
- * Reads through the tiers: L1, then L2, whose value is copied back into L1 with its remaining
- * TTL (unless the key was removed while the read ran). Each read counts one hit or one miss.
+ * Reads through the tiers: L1, then L2 (when there is one), whose value is copied back into L1
+ * with its remaining TTL (unless the key was removed while the read ran). Each read counts one
+ * hit or one miss.
  */
 export class ReadThrough {
   readonly #l1: L1Cache;
-  readonly #tiers: SharedTiers;
+  /** Undefined without an L2. */
+  readonly #tiers: SharedTiers | undefined;
   readonly #inFlight: InFlight;
   readonly #stats: CacheStats;
   readonly #log: Logger;
 
-  constructor(l1: L1Cache, tiers: SharedTiers, inFlight: InFlight, stats: CacheStats, log: Logger) {
+  constructor(l1: L1Cache, tiers: SharedTiers | undefined, inFlight: InFlight, stats: CacheStats, log: Logger) {
     this.#l1 = l1;
     this.#tiers = tiers;
     this.#inFlight = inFlight;
@@ -26,23 +28,42 @@ export class ReadThrough {
   }
 
   get(key: string): Promise<ReadEntry | undefined> {
-    // Not async: an L1 miss hands back fromL2's own promise, with no extra turns of the microtask queue.
+    // Not async: an L1 miss hands back the L2 read's own promise, with no extra turns of the microtask queue.
     const hit = this.#l1.read(key);
-    return hit === undefined ? this.fromL2(key) : Promise.resolve(hit);
+    return hit === undefined ? this.#fromL2(key, 0, readEntry) : Promise.resolve(hit);
   }
 
-  /** An L2 read for an L1 miss: backfills L1 and counts a hit, or counts a miss. */
-  fromL2(key: string, graceMs = 0): Promise<ReadEntry | undefined> {
+  /** `get`, for the value alone (no entry is made for an L1 hit). */
+  value(key: string): Promise<unknown> {
+    const hit = this.#l1.readValue(key);
+    return hit === undefined ? this.#fromL2(key, 0, valueOf) : Promise.resolve(hit);
+  }
+
+  /** The value from L2, for an L1 miss: backfills L1 and counts a hit, or counts a miss. */
+  fromL2(key: string, graceMs: number): Promise<unknown> {
+    return this.#fromL2(key, graceMs, valueOf);
+  }
+
+  #fromL2<R>(key: string, graceMs: number, project: (stored: StoredEntry) => R): Promise<R | undefined> {
+    if (this.#tiers === undefined) {
+      this.#stats.miss(key);
+      return Promise.resolve(undefined);
+    }
     const ticket = this.#inFlight.begin(key);
     // Handled in the step that reads L2 (no chain of its own): an L1 miss costs a round trip plus what it adds.
     return this.#tiers.read(key, (stored) => {
-      this.#inFlight.end(ticket);
       if (stored === undefined) {
+        this.#inFlight.end(ticket);
         this.#stats.miss(key);
         return undefined;
       }
-      this.#stats.hit(this.#stats.namespaces.forKey(key));
-      return this.backfill(key, stored, ticket, graceMs);
+      // Counted and copied into L1 once the caller has the value: see PendingWrites.
+      this.#l1.writeSoon(key, () => {
+        this.#inFlight.end(ticket);
+        this.#stats.hit(this.#stats.namespaces.forKey(key));
+        this.backfill(key, stored, ticket, graceMs);
+      });
+      return project(stored);
     });
   }
 
@@ -57,6 +78,7 @@ export class ReadThrough {
     graceMs: number,
     leaseMs: number,
   ): Promise<{ entry: ReadEntry } | { attempt: LockAttempt } | 'unusable' | undefined> {
+    if (this.#tiers === undefined) return undefined;
     const ticket = this.#inFlight.begin(key);
     try {
       const found = await this.#tiers.readOrLock(key, leaseMs);
@@ -69,6 +91,7 @@ export class ReadThrough {
 
   /** L2 again, without counting (the caller counted this request already): after a wait on another process's lock. */
   async reread(key: string, graceMs: number): Promise<ReadEntry | undefined> {
+    if (this.#tiers === undefined) return undefined;
     const ticket = this.#inFlight.begin(key);
     try {
       return await this.#tiers.read(key, (stored) => (stored === undefined ? undefined : this.backfill(key, stored, ticket, graceMs)));
@@ -84,7 +107,7 @@ export class ReadThrough {
     if (missing.length === 0) return entries;
     const tickets = missing.map((key) => this.#inFlight.begin(key));
     try {
-      const stored = await this.#tiers.readMany(missing);
+      const stored = this.#tiers === undefined ? [] : await this.#tiers.readMany(missing);
       let next = 0;
       return keys.map((key, i) => {
         const found = entries[i];
@@ -105,7 +128,7 @@ export class ReadThrough {
 
   /** Copies an L2 entry into L1 with its remaining TTL, unless the key was removed meanwhile. */
   backfill(key: string, stored: StoredEntry, ticket: Ticket, graceMs: number): ReadEntry {
-    const read: ReadEntry = { value: stored.value, metadata: stored.metadata, isPrompt: stored.prompt === true };
+    const read = readEntry(stored);
     if (!stillFresh(ticket, stored.version)) return read;
     try {
       const { value, expiresAt, metadata, prompt = false, tags, version } = stored;
@@ -118,4 +141,10 @@ export class ReadThrough {
       return read;
     }
   }
+}
+
+const valueOf = (stored: StoredEntry): unknown => stored.value;
+
+function readEntry(stored: StoredEntry): ReadEntry {
+  return { value: stored.value, metadata: stored.metadata, isPrompt: stored.prompt === true };
 }

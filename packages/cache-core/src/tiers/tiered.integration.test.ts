@@ -63,6 +63,55 @@ describe.runIf(enabled)('two caches sharing Redis', () => {
     expect(b!.getMetrics()).toMatchObject({ hits: 2, misses: 1 }); // the getSync probe above missed L1
   });
 
+  it('holds a value read from L2 in L1 as soon as get resolves: every view, count and removal sees it', async () => {
+    const [a, b] = await sharedCaches(2);
+    for (const key of ['agent:1', 'agent:2', 'agent:3', 'agent:4', 'task:1']) await a!.set(key, `v ${key}`, { tags: ['t'] });
+    await a!.set('task:2', 'v task:2');
+    // Each check runs right after the read resolves, before any other turn of the event loop.
+    expect(await b!.get('agent:1')).toBe('v agent:1');
+    expect(b!.getCacheInfo().entries.map((e) => e.key)).toEqual(['agent:1']);
+    expect(await b!.get('agent:2')).toBe('v agent:2');
+    expect(b!.getMetrics()).toMatchObject({ entryCount: 2, hits: 2, misses: 0 });
+    expect(await b!.mget(['agent:2', 'agent:3'])).toEqual(['v agent:2', 'v agent:3']);
+    const seen: string[][] = [];
+    b!.onInvalidate('agent:*', (event) => seen.push([...event.keys].sort()));
+    expect(await b!.get('agent:4')).toBe('v agent:4');
+    expect(await b!.invalidate('agent:[14]')).toBe(2);
+    expect(seen).toEqual([['agent:1', 'agent:4']]);
+    expect(b!.getMetrics()).toMatchObject({ entryCount: 2, hits: 5, misses: 0 });
+    const [first, second] = await Promise.all([b!.get('task:1'), b!.get('task:1')]);
+    expect([first, second]).toEqual(['v task:1', 'v task:1']);
+    expect(await b!.invalidateTags(['t'])).toBe(3); // agent:2, agent:3 and task:1
+    expect(await b!.get('task:2')).toBe('v task:2');
+    expect(b!.evictOldest(10)).toBe(1);
+    expect(await b!.get('task:2')).toBe('v task:2');
+    b!.resetMetrics();
+    expect(b!.getMetrics()).toMatchObject({ entryCount: 1, hits: 0, misses: 0 });
+    await b!.clear();
+    expect(b!.getMetrics().entryCount).toBe(0);
+  });
+
+  it('keeps a write made while an L2 read of its key was under way: the read does not put the older value back', async () => {
+    const [a, b] = await sharedCaches(2);
+    await a!.set('agent:qa', 'v1');
+    await a!.set('agent:eng', 'old');
+    // a's announcements land first: a message about a write is newer than anything b did before it.
+    await vi.waitFor(() => {
+      expect(b!.getMetrics().bus?.receivedByType.set).toBe(2);
+    });
+    const read = b!.get('agent:qa');
+    b!.setSync('agent:qa', 'v2');
+    expect(await read).toBe('v1'); // read before the write
+    expect(b!.getSync('agent:qa')).toBe('v2');
+
+    const [readBack] = await Promise.all([b!.get('agent:eng'), b!.set('agent:eng', 'new')]);
+    expect(readBack).toBe('old');
+    expect(b!.getSync('agent:eng')).toBe('new');
+    await vi.waitFor(async () => {
+      expect(await a!.get('agent:eng')).toBe('new');
+    });
+  });
+
   it('drops the other process L1 copy after a write, and ignores its own messages', async () => {
     const [a, b] = await sharedCaches(2);
     await a!.set('k', 'v1');

@@ -6,23 +6,28 @@ import type { L1Cache } from '../l1/l1-cache.js';
 import type { CacheStats } from '../stats/counters.js';
 import { L1_SAMPLE_EVERY } from '../stats/latency.js';
 import type { SetOptions } from '../types.js';
+import type { InFlight } from '../compute/in-flight.js';
 import type { SharedTiers } from './shared-tiers.js';
 
 /**
  * The write path: validate (with an L2, only values that come back from it as the same value),
- * commit to L1, then share through the tiers (into L2, announced once L2 holds it).
+ * commit to L1, then share through the tiers (into L2, announced once L2 holds it). A write
+ * makes work under way on its key stale: an L2 read or a computation that began before it must
+ * not put an older value back over it.
  */
 export class WriteThrough {
   readonly #options: ResolvedCacheOptions;
   readonly #l1: L1Cache;
   readonly #stats: CacheStats;
   readonly #tiers: SharedTiers | undefined;
+  readonly #inFlight: InFlight;
   /** With an L2, only values that come back from it as the same value are accepted. */
   readonly #roundTrip: boolean;
   #untilSample = L1_SAMPLE_EVERY;
 
-  constructor(options: ResolvedCacheOptions, l1: L1Cache, stats: CacheStats, tiers: SharedTiers | undefined) {
+  constructor(options: ResolvedCacheOptions, l1: L1Cache, stats: CacheStats, tiers: SharedTiers | undefined, inFlight: InFlight) {
     this.#options = options;
+    this.#inFlight = inFlight;
     this.#roundTrip = options.l2 !== undefined;
     this.#l1 = l1;
     this.#stats = stats;
@@ -53,9 +58,11 @@ export class WriteThrough {
     assertKey(key);
     const ttlMs = ttlFor(this.#options, key, options?.ttl);
     const tags = normalizeTags(options?.tags);
+    const version = this.#tiers?.version();
     const start = this.#sampleStart();
-    this.#l1.write(key, value, ttlMs, 0, options?.metadata, false, tags, this.#tiers?.version(), this.#roundTrip);
+    this.#l1.write(key, value, ttlMs, 0, options?.metadata, false, tags, version, this.#roundTrip);
     this.#written(start);
+    this.#inFlight.staleKey(key, version);
   }
 
   /** Into L1 only. */
@@ -63,6 +70,7 @@ export class WriteThrough {
     const start = this.#sampleStart();
     this.#l1.commit(write);
     this.#written(start);
+    this.#inFlight.staleKey(write.key, write.version);
   }
 
   /** One L1 write in L1_SAMPLE_EVERY is timed into the L1 set histogram: its start, or -1. */
