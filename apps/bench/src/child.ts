@@ -1,12 +1,27 @@
 /**
- * Child-process entry: one L1 measurement in a fresh process, printed as JSON. Each process's JIT
- * makes its own inlining choices, which moves a ratio by ±15% from one process to the next; the
- * figures of BENCHMARKS.md are the median over several processes.
+ * Child-process entry: one measurement in a fresh process, printed as JSON. Each process's JIT
+ * makes its own inlining choices, and the garbage of earlier sections moves a ratio too (by
+ * ±15% from one process to the next); the figures of BENCHMARKS.md are the median over several
+ * processes.
  *
- *   child.ts l1 <size> <rounds> | child.ts invalidate <size> <rounds>
+ *   child.ts l1 <size> <rounds> | child.ts invalidate <size> <rounds> | child.ts redis-paths <redis url> <rounds>
  */
 import { invalidateAtSize, l1AtSize } from './l1.js';
+import { sharedWrites, tieredReads } from './redis-paths.js';
 
-const [what, size, rounds] = process.argv.slice(2);
-const result = what === 'l1' ? await l1AtSize(Number(size), Number(rounds)) : await invalidateAtSize(Number(size), Number(rounds));
-process.stdout.write(JSON.stringify(result));
+const [what, arg, rounds] = process.argv.slice(2);
+
+async function measure(): Promise<unknown> {
+  switch (what) {
+    case 'l1':
+      return l1AtSize(Number(arg), Number(rounds));
+    case 'invalidate':
+      return invalidateAtSize(Number(arg), Number(rounds));
+    case 'redis-paths':
+      return { shared: await sharedWrites(arg!, Number(rounds)), ...(await tieredReads(arg!, Number(rounds))) };
+    default:
+      throw new Error(`unknown measurement ${String(what)}`);
+  }
+}
+
+process.stdout.write(JSON.stringify(await measure()));

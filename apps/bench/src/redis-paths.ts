@@ -8,6 +8,18 @@ import { Redis } from 'ioredis';
 import { compare, consume, type Measurement } from './harness.js';
 import { makePrompt } from './workloads.js';
 
+/** The contenders that are ours, by table. */
+export const SHARED_SET = '@pm set (L1 + L2 + bus)';
+export const TIERED_GET = '@pm get: L1 miss, L2 hit, decode, backfill';
+export const ONE_MGET = 'one RedisStore.mget of 100';
+
+/** The single-process Redis paths of one run. */
+export interface RedisPaths {
+  shared: Measurement[];
+  tiered: Measurement[];
+  mget: Measurement[];
+}
+
 const KEYS = Array.from({ length: 1000 }, (_, i) => `task_prompt:agent-${i % 6}:${i}`);
 const PROMPTS = KEYS.map((_, i) => makePrompt(i, 2048));
 
@@ -42,7 +54,7 @@ export async function sharedWrites(url: string, rounds: number): Promise<Measure
         },
       },
       {
-        name: '@pm set (L1 + L2 + bus)',
+        name: SHARED_SET,
         run: async (n) => {
           for (let j = 0; j < n; j++) await cache.set(next(), PROMPTS[i]!);
         },
@@ -84,7 +96,7 @@ export async function tieredReads(url: string, rounds: number): Promise<{ tiered
         },
       },
       {
-        name: '@pm get: L1 miss, L2 hit, decode, backfill',
+        name: TIERED_GET,
         run: async (n) => {
           for (let i = 0; i < n; i++) consume(await ours.get(next()));
         },
@@ -108,7 +120,7 @@ export async function tieredReads(url: string, rounds: number): Promise<{ tiered
         },
       },
       {
-        name: 'one RedisStore.mget of 100',
+        name: ONE_MGET,
         run: async (n) => {
           for (let r = 0; r < n; r++) consume(await store.mget(batch));
         },
