@@ -86,30 +86,37 @@ export class SingleFlight {
     if (shared !== undefined) return fromL2(shared);
     const leaseMs = this.#ctx.lockLeaseMs;
     if (leaseMs === undefined) return (await this.#computeAndStore(key, compute, spec, ticket, span)).value;
-    // Where the store can, reading again and taking the lock are one round trip.
-    let attempt: LockAttempt | undefined;
-    const first = await readThrough.rereadOrLock(key, spec.graceMs, leaseMs);
-    if (first !== undefined && first !== 'unusable') {
-      if ('entry' in first) return fromL2(first.entry.value);
-      attempt = first.attempt;
-    }
-    // A lock taken with the read saw no record, atomically: no need to re-read before computing.
-    let reread = attempt === undefined;
-    const waitUntil = Date.now() + Math.max(MIN_LOCK_WAIT_MS, 6 * leaseMs);
-    for (;;) {
-      attempt ??= await tiers.lock(key, leaseMs);
-      if (attempt.held) return this.#holding(attempt, reread, key, compute, spec, ticket, span);
-      if (attempt.reason === 'unavailable' || Date.now() >= waitUntil) {
-        if (attempt.reason === 'taken')
-          this.#ctx.log.warn({ key }, 'waited too long on another process computing this key; computing here');
-        return (await this.#computeAndStore(key, compute, spec, ticket, span)).value;
+    // Watched before the first lock attempt: the holder's message may arrive before the reply
+    // that says the lock is taken, and must wake this caller, not be lost.
+    const watch = tiers.watchChanges(key);
+    try {
+      // Where the store can, reading again and taking the lock are one round trip.
+      let attempt: LockAttempt | undefined;
+      const first = await readThrough.rereadOrLock(key, spec.graceMs, leaseMs);
+      if (first !== undefined && first !== 'unusable') {
+        if ('entry' in first) return fromL2(first.entry.value);
+        attempt = first.attempt;
       }
-      span.set({ 'cache.lock.waited': true });
-      await tiers.waitForChange(key, leaseMs);
-      const stored = await readThrough.reread(key, spec.graceMs);
-      if (stored !== undefined) return fromL2(stored.value);
-      attempt = undefined;
-      reread = true;
+      // A lock taken with the read saw no record, atomically: no need to re-read before computing.
+      let reread = attempt === undefined;
+      const waitUntil = Date.now() + Math.max(MIN_LOCK_WAIT_MS, 6 * leaseMs);
+      for (;;) {
+        attempt ??= await tiers.lock(key, leaseMs);
+        if (attempt.held) return await this.#holding(attempt, reread, key, compute, spec, ticket, span);
+        if (attempt.reason === 'unavailable' || Date.now() >= waitUntil) {
+          if (attempt.reason === 'taken')
+            this.#ctx.log.warn({ key }, 'waited too long on another process computing this key; computing here');
+          return (await this.#computeAndStore(key, compute, spec, ticket, span)).value;
+        }
+        span.set({ 'cache.lock.waited': true });
+        await watch.next(leaseMs);
+        const stored = await readThrough.reread(key, spec.graceMs);
+        if (stored !== undefined) return fromL2(stored.value);
+        attempt = undefined;
+        reread = true;
+      }
+    } finally {
+      watch.close();
     }
   }
 
@@ -136,14 +143,11 @@ export class SingleFlight {
       announced = result.stored;
       return result.value;
     } finally {
-      // A shared value already woke the waiters: the lock's release need not hold this caller up
-      // (one round trip less per miss). Without one, whoever waits must try again now, not when
-      // the lease lapses.
-      if (announced) attempt.releaseInBackground();
-      else {
-        await attempt.release();
-        await tiers?.announceUnlock(key);
-      }
+      // The release holds no caller up (one round trip less per miss; stop() still waits for it).
+      // A shared value already woke the waiters; without one (compute failed, or a write here
+      // superseded it), the release is announced: whoever waits tries again now, not when the
+      // lease lapses.
+      attempt.releaseInBackground(announced ? undefined : async () => tiers?.announceUnlock(key));
     }
   }
 

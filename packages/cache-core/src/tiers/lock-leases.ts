@@ -7,8 +7,11 @@ export type LockAttempt =
   | {
       held: true;
       release: () => Promise<void>;
-      /** Releases without making the caller wait for the round trip (the value is already shared); `settled()` waits for it. */
-      releaseInBackground: () => void;
+      /**
+       * Releases, then runs `after` (an announcement, say), without making the caller wait for
+       * either round trip; `settled()` waits for them.
+       */
+      releaseInBackground: (after?: () => Promise<void>) => void;
     }
   | { held: false; reason: 'taken' | 'unavailable' };
 
@@ -58,8 +61,13 @@ export class LockLeases {
     return {
       held: true,
       release,
-      releaseInBackground: () => {
-        const releasing = release().finally(() => this.#releasing.delete(releasing));
+      releaseInBackground: (after) => {
+        const releasing = release()
+          .then(after)
+          .catch((error: unknown) => {
+            this.#log.warn({ key, err: error }, 'announcing a released lock failed');
+          })
+          .finally(() => this.#releasing.delete(releasing));
         this.#releasing.add(releasing);
       },
     };

@@ -6,7 +6,7 @@ import type { InvalidationBus, InvalidationMessage } from '../bus/invalidation-b
 import type { CacheStore, StoredEntry } from '../stores/cache-store.js';
 import { BusTier, type BusMetrics } from './bus-tier.js';
 import { LockLeases, type LockAttempt } from './lock-leases.js';
-import { LockWaits, type LockWaitMetrics } from './lock-waits.js';
+import { LockWaits, type KeyWatch, type LockWaitMetrics } from './lock-waits.js';
 import { ReplayQueue, type Removal } from './replay-queue.js';
 import { StoreTier, type TierMetrics, type TierResult } from './store-tier.js';
 
@@ -266,9 +266,9 @@ export class SharedTiers {
     await this.bus?.publish({ type: 'unlock', keys: [key] });
   }
 
-  /** Resolves when a message about `key` arrives (a value, a removal, an unlock), or after `timeoutMs`. */
-  waitForChange(key: string, timeoutMs: number): Promise<void> {
-    return this.#lockWaits.wait(key, timeoutMs);
+  /** Hears the messages about `key` (a value, a removal, an unlock) from now on: watch before asking for the lock. */
+  watchChanges(key: string): KeyWatch {
+    return this.#lockWaits.watch(key);
   }
 
   /** Health of each configured tier, with the reason when it is not healthy. */

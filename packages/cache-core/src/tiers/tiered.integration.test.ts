@@ -74,7 +74,9 @@ describe.runIf(enabled)('two caches sharing Redis', () => {
     expect(b!.getMetrics()).toMatchObject({ entryCount: 2, hits: 2, misses: 0 });
     expect(await b!.mget(['agent:2', 'agent:3'])).toEqual(['v agent:2', 'v agent:3']);
     const seen: string[][] = [];
-    b!.onInvalidate('agent:*', (event) => seen.push([...event.keys].sort()));
+    b!.onInvalidate('agent:*', (event) => {
+      seen.push([...event.keys].sort());
+    });
     expect(await b!.get('agent:4')).toBe('v agent:4');
     expect(await b!.invalidate('agent:[14]')).toBe(2);
     expect(seen).toEqual([['agent:1', 'agent:4']]);
