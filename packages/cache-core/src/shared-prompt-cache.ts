@@ -85,7 +85,7 @@ export class SharedPromptCache {
       readThrough: l2Tiers === undefined ? undefined : this.#reads,
       lockLeaseMs: this.#options.distributedLockMs,
       prepare: (key, value, spec) => this.#writes.prepare(key, value, spec),
-      store: (write) => this.#writes.store([write]),
+      store: (write, lock) => this.#writes.store([write], lock),
     });
   }
 

@@ -5,6 +5,7 @@ import type { EntrySpec, PreparedWrite } from '../l1/entry.js';
 import type { L1Cache } from '../l1/l1-cache.js';
 import type { CacheStats } from '../stats/counters.js';
 import type { ReadThrough } from '../tiers/read-through.js';
+import type { HeldLock } from '../tiers/lock-leases.js';
 import type { LockAttempt, SharedTiers } from '../tiers/shared-tiers.js';
 import { namespaceOf, traced, type TracedSpan } from '../stats/tracing.js';
 import type { InFlight, Ticket } from './in-flight.js';
@@ -20,8 +21,8 @@ export interface ComputeContext {
   /** Lease of the distributed lock, when distributed single-flight is on. */
   readonly lockLeaseMs: number | undefined;
   prepare(key: string, value: unknown, spec: EntrySpec): PreparedWrite;
-  /** Commits a write to L1 and shares it with the tiers. */
-  store(write: PreparedWrite): Promise<void>;
+  /** Commits a write to L1 and shares it with the tiers (releasing `lock` with it, where the store can). */
+  store(write: PreparedWrite, lock?: HeldLock): Promise<void>;
 }
 
 export interface ComputeSpec {
@@ -122,7 +123,7 @@ export class SingleFlight {
 
   /** Holding the lock: re-reads L2 when asked (the previous holder may just have stored the value), else computes and stores. */
   async #holding<T>(
-    attempt: Extract<LockAttempt, { held: true }>,
+    attempt: HeldLock,
     reread: boolean,
     key: string,
     compute: () => T | Promise<T>,
@@ -139,25 +140,30 @@ export class SingleFlight {
         span.set({ 'cache.hit': true, 'cache.tier': 'l2', 'cache.result': 'hit' });
         return stored.value as T;
       }
-      const result = await this.#computeAndStore(key, compute, spec, ticket, span);
+      const result = await this.#computeAndStore(key, compute, spec, ticket, span, attempt);
       announced = result.stored;
       return result.value;
     } finally {
-      // The release holds no caller up (one round trip less per miss; stop() still waits for it).
-      // A shared value already woke the waiters; without one (compute failed, or a write here
+      // The release holds no caller up (one round trip less per miss; stop() still waits for it),
+      // and costs none when the store released the lock with the shared write. A shared value
+      // already woke the waiters; without one (compute failed, or a write here
       // superseded it), the release is announced: whoever waits tries again now, not when the
       // lease lapses.
       attempt.releaseInBackground(announced ? undefined : async () => tiers?.announceUnlock(key));
     }
   }
 
-  /** Computes, and stores unless the key was removed meanwhile; says whether it stored (and so announced). */
+  /**
+   * Computes, and stores unless the key was removed meanwhile; says whether it stored (and so
+   * announced). `lock`: held on `key`, released with the write where the store can.
+   */
   async #computeAndStore<T>(
     key: string,
     compute: () => T | Promise<T>,
     spec: ComputeSpec,
     ticket: Ticket,
     span: TracedSpan,
+    lock?: HeldLock,
   ): Promise<{ value: T; stored: boolean }> {
     span.set({ 'cache.tier': 'compute', 'cache.result': 'miss' });
     let value: T;
@@ -185,7 +191,7 @@ export class SingleFlight {
       return { value, stored: false };
     }
     if (ticket.stale) return { value, stored: false };
-    await this.#ctx.store(write);
+    await this.#ctx.store(write, lock);
     return { value, stored: true };
   }
 }

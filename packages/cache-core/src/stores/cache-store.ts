@@ -48,9 +48,10 @@ export interface CacheStore {
    * Writes `entry`, then publishes `announcement` on the same connection, in one round trip:
    * whoever hears the message and reads the key sees this write. When it rejects, nothing was
    * published. A shared `set` uses it when the bus says its messages can go this way (the same
-   * server: see `InvalidationBus.announcement`).
+   * server: see `InvalidationBus.announcement`). With `lease` (one of this store's, on `key`),
+   * also releases that lock in the same step where the store can; resolves whether it did.
    */
-  setAndPublish?(key: string, entry: StoredEntry, announcement: Announcement): Promise<void>;
+  setAndPublish?(key: string, entry: StoredEntry, announcement: Announcement, lease?: StoreLease): Promise<boolean>;
   /** Resolves true when the key existed. */
   delete(key: string): Promise<boolean>;
   mget?(keys: readonly string[]): Promise<(StoredEntry | undefined)[]>;

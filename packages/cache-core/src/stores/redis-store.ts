@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
 import { CacheStoreError, quoteKey } from '../errors.js';
@@ -6,6 +6,7 @@ import { compilePattern } from '../invalidation/pattern.js';
 import type { Announcement, CacheStore, KeyListing, ReadOrLock, StoredEntry, StoreLease } from './cache-store.js';
 import { decodeEntry, encodeEntry, readsFormat, type CodecOptions } from './codec.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
+import { READ_OR_LOCK, RELEASE_LOCK, RENEW_LOCK, runScript, SET_AND_PUBLISH } from './redis-scripts.js';
 
 export interface RedisStoreOptions extends CodecOptions, RedisConnectionOptions {
   /** Prefix of every key this store writes. @default 'pm:' */
@@ -15,27 +16,12 @@ export interface RedisStoreOptions extends CodecOptions, RedisConnectionOptions 
 }
 
 const UNLINK_BATCH = 500;
-/** A Lua script, sent by SHA once Redis knows it. */
-class Script {
-  readonly sha: string;
-  constructor(readonly lua: string) {
-    this.sha = createHash('sha1').update(lua).digest('hex');
-  }
+/** A lock this store took: its key and the token that proves it is ours. */
+interface OwnLock {
+  readonly key: Buffer;
+  readonly token: string;
 }
-const RELEASE_LOCK = new Script("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end");
-const RENEW_LOCK = new Script(
-  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end",
-);
-/** SET (with PX unless ARGV[2] is empty), then PUBLISH: a refused SET raises, so nothing is announced. */
-const SET_AND_PUBLISH = new Script(
-  "if ARGV[2] == '' then redis.call('set', KEYS[1], ARGV[1]) else redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2]) end " +
-    "return redis.call('publish', ARGV[3], ARGV[4])",
-);
-/** GET the record; if there is none, SET NX the lock: `{1, record}`, `{2}` (locked for us) or `{3}` (held elsewhere). */
-const READ_OR_LOCK = new Script(
-  "local record = redis.call('get', KEYS[1]) if record then return {1, record} end " +
-    "if redis.call('set', KEYS[2], ARGV[1], 'px', ARGV[2], 'nx') then return {2} end return {3}",
-);
+
 /**
  * Tag sets and locks live beside the data under `<prefix>\xff...`: data keys are UTF-8 and never
  * hold the byte 0xFF, so no user key can collide with them.
@@ -62,6 +48,8 @@ export class RedisStore implements CacheStore {
   readonly #maxRecordBytes: number;
   readonly #prefixBytes: Buffer;
   #corruptions = 0;
+  /** The locks behind this store's leases, for a write that releases one (`setAndPublish`). */
+  readonly #leases = new WeakMap<StoreLease, OwnLock>();
 
   constructor(options: RedisStoreOptions = {}) {
     this.keyPrefix = options.keyPrefix ?? 'pm:';
@@ -116,11 +104,14 @@ export class RedisStore implements CacheStore {
     await this.#write(key, entry, undefined);
   }
 
-  async setAndPublish(key: string, entry: StoredEntry, announcement: Announcement): Promise<void> {
-    await this.#write(key, entry, announcement);
+  async setAndPublish(key: string, entry: StoredEntry, announcement: Announcement, lease?: StoreLease): Promise<boolean> {
+    // On a Cluster the record and its lock live in different slots: one script cannot touch both.
+    const held = lease === undefined || this.connection.isCluster ? undefined : this.#leases.get(lease);
+    return this.#write(key, entry, announcement, held);
   }
 
-  async #write(key: string, entry: StoredEntry, announcement: Announcement | undefined): Promise<void> {
+  /** Resolves whether it released `lock` too. */
+  async #write(key: string, entry: StoredEntry, announcement: Announcement | undefined, lock?: OwnLock): Promise<boolean> {
     const record = encodeEntry(entry, this.#codec);
     if (record.length > this.#maxRecordBytes) {
       throw new CacheStoreError(`entry ${quoteKey(key)} needs ${record.length} bytes, more than maxRecordBytes (${this.#maxRecordBytes})`, {
@@ -129,18 +120,32 @@ export class RedisStore implements CacheStore {
     }
     const ttlMs = entry.expiresAt - Date.now();
     const redisKey = this.keyPrefix + key;
-    await this.#run('write to', async () => {
+    return this.#run('write to', async () => {
       if (ttlMs <= 0) {
         await this.client.unlink(redisKey);
         if (announcement !== undefined) await this.client.publish(announcement.channel, announcement.payload);
-        return;
+        return false;
       }
       // The tag index first: a record that is written but not indexed could never be invalidated by tag.
       if (entry.tags !== undefined && entry.tags.length > 0) await this.#index(key, entry.tags, ttlMs);
       const px = Number.isFinite(ttlMs) ? String(Math.ceil(ttlMs)) : '';
-      if (announcement !== undefined) await this.#eval(SET_AND_PUBLISH, redisKey, record, px, announcement.channel, announcement.payload);
-      else if (px !== '') await this.client.set(redisKey, record, 'PX', px);
+      if (announcement !== undefined) {
+        const keys = lock === undefined ? [redisKey] : [redisKey, lock.key];
+        await runScript(
+          this.client,
+          SET_AND_PUBLISH,
+          keys,
+          record,
+          px,
+          announcement.channel,
+          announcement.payload,
+          ...(lock === undefined ? [] : [lock.token]),
+        );
+        return lock !== undefined;
+      }
+      if (px !== '') await this.client.set(redisKey, record, 'PX', px);
       else await this.client.set(redisKey, record);
+      return false;
     });
   }
 
@@ -297,23 +302,17 @@ export class RedisStore implements CacheStore {
 
   /** Only the holder renews or releases: a lock that expired and was taken by another process stays. */
   #lease(lockKey: Buffer, token: string): StoreLease {
-    return {
+    const lease: StoreLease = {
       renew: async (leaseMs) =>
-        (await this.#run('renew a lock in', () => this.#eval(RENEW_LOCK, lockKey, token, String(Math.max(1, Math.ceil(leaseMs)))))) === 1,
+        (await this.#run('renew a lock in', () =>
+          runScript(this.client, RENEW_LOCK, [lockKey], token, String(Math.max(1, Math.ceil(leaseMs)))),
+        )) === 1,
       release: async () => {
-        await this.#run('unlock in', () => this.#eval(RELEASE_LOCK, lockKey, token));
+        await this.#run('unlock in', () => runScript(this.client, RELEASE_LOCK, [lockKey], token));
       },
     };
-  }
-
-  /** Runs a script on one key by its SHA, sending its text only when Redis does not know it yet. */
-  async #eval(script: Script, key: string | Buffer, ...args: (string | Buffer)[]): Promise<unknown> {
-    try {
-      return await this.client.evalsha(script.sha, 1, key, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return this.client.eval(script.lua, 1, key, ...args);
-    }
+    this.#leases.set(lease, { key: lockKey, token });
+    return lease;
   }
 
   #meta(kind: 'tag' | 'lock', name: string): Buffer {

@@ -3,17 +3,23 @@ import type { StoreLease } from '../stores/cache-store.js';
 import type { StoreTier } from './store-tier.js';
 
 /** What a distributed lock attempt gives. */
-export type LockAttempt =
-  | {
-      held: true;
-      release: () => Promise<void>;
-      /**
-       * Releases, then runs `after` (an announcement, say), without making the caller wait for
-       * either round trip; `settled()` waits for them.
-       */
-      releaseInBackground: (after?: () => Promise<void>) => void;
-    }
-  | { held: false; reason: 'taken' | 'unavailable' };
+export type LockAttempt = HeldLock | { held: false; reason: 'taken' | 'unavailable' };
+
+/** A lock this process holds, as a lease renewed until released. */
+export interface HeldLock {
+  held: true;
+  /** The store's lease: a write that shares the value may release it in the same step (`SharedTiers.write`). */
+  lease: StoreLease;
+  /** The store released the lock along with the write that shared the value: stop renewing it. */
+  releasedWithWrite: () => void;
+  /** Releases (once; later calls do nothing). */
+  release: () => Promise<void>;
+  /**
+   * Releases, then runs `after` (an announcement, say), without making the caller wait for
+   * either round trip; `settled()` waits for them.
+   */
+  releaseInBackground: (after?: () => Promise<void>) => void;
+}
 
 /** Distributed locks on the L2 store, held as leases renewed while the work runs. */
 export class LockLeases {
@@ -54,12 +60,20 @@ export class LockLeases {
       Math.max(1, Math.floor(leaseMs / 3)),
     );
     renewal.unref();
-    const release = async () => {
+    let released = false;
+    const stopRenewing = () => {
+      released = true;
       clearInterval(renewal);
+    };
+    const release = async () => {
+      if (released) return;
+      stopRenewing();
       await l2.run('unlock', () => lease.release());
     };
     return {
       held: true,
+      lease,
+      releasedWithWrite: stopRenewing,
       release,
       releaseInBackground: (after) => {
         const releasing = release()

@@ -5,7 +5,7 @@ import type { CacheStats } from '../stats/counters.js';
 import type { InvalidationBus, InvalidationMessage } from '../bus/invalidation-bus.js';
 import type { CacheStore, StoredEntry } from '../stores/cache-store.js';
 import { BusTier, type BusMetrics } from './bus-tier.js';
-import { LockLeases, type LockAttempt } from './lock-leases.js';
+import { LockLeases, type HeldLock, type LockAttempt } from './lock-leases.js';
 import { LockWaits, type KeyWatch, type LockWaitMetrics } from './lock-waits.js';
 import { ReplayQueue, type Removal } from './replay-queue.js';
 import { StoreTier, type TierMetrics, type TierResult } from './store-tier.js';
@@ -181,8 +181,11 @@ export class SharedTiers {
     return result?.ok === true && this.#unlessRemoved(key, result.value) !== undefined;
   }
 
-  /** Shares writes already committed to L1: into L2, then announced (see the class notes). */
-  async write(writes: readonly SharedWrite[]): Promise<WriteOutcome> {
+  /**
+   * Shares writes already committed to L1: into L2, then announced (see the class notes). With
+   * `lock` (held on the one key written), the store may release it in the same step.
+   */
+  async write(writes: readonly SharedWrite[], lock?: HeldLock): Promise<WriteOutcome> {
     if (writes.length === 0) return { stored: 0, failed: 0, queued: false };
     const l2 = this.l2;
     if (l2 === undefined) {
@@ -195,7 +198,7 @@ export class SharedTiers {
     }
     const [only] = writes;
     const fused =
-      writes.length === 1 && only !== undefined && this.#queue.length === 0 ? await this.#writeAndAnnounce(l2, only) : undefined;
+      writes.length === 1 && only !== undefined && this.#queue.length === 0 ? await this.#writeAndAnnounce(l2, only, lock) : undefined;
     const results =
       fused === undefined ? await Promise.all(writes.map((w) => l2.run('set', (store) => store.set(w.key, w.entry)))) : [fused];
     const stored = writes.filter((_, i) => results[i]?.ok === true);
@@ -307,7 +310,7 @@ export class SharedTiers {
    * One write and its announcement in one round trip, when the store can publish the bus's
    * message for it (a RedisStore on the bus's server); undefined when they cannot go together.
    */
-  async #writeAndAnnounce(l2: StoreTier, write: SharedWrite): Promise<TierResult<void> | undefined> {
+  async #writeAndAnnounce(l2: StoreTier, write: SharedWrite, lock: HeldLock | undefined): Promise<TierResult<boolean> | undefined> {
     const { bus } = this;
     const { store } = l2;
     if (bus === undefined || store.setAndPublish === undefined) return undefined;
@@ -315,8 +318,10 @@ export class SharedTiers {
     const announcement = bus.bus.announcement?.(message, store);
     if (announcement === undefined) return undefined;
     const setAndPublish = store.setAndPublish.bind(store);
-    const result = await l2.run('set', () => setAndPublish(write.key, write.entry, announcement));
-    if (result.ok) bus.publishedByType.set++;
+    const result = await l2.run('set', () => setAndPublish(write.key, write.entry, announcement, lock?.lease));
+    if (!result.ok) return result;
+    bus.publishedByType.set++;
+    if (result.value) lock?.releasedWithWrite();
     return result;
   }
 

@@ -239,10 +239,10 @@ describe.runIf(enabled)('two caches sharing Redis', () => {
     await a!.getOrCompute('agent_profile:warm', () => 'w'); // Redis learns the scripts
     expect(await commandsOf(() => b!.getOrCompute('agent_profile:qa', () => 'recomputed'))).toEqual({ get: 1 });
     expect(b!.getSync('agent_profile:qa')).toBe('shared');
-    // A real miss: the plain GET, then one script that reads again and locks, the shared write
-    // (SET and PUBLISH in one script) and the lock's release (a script that checks and deletes).
+    // A real miss: the plain GET, then one script that reads again and locks, then one that
+    // shares the value and frees the lock (SET, PUBLISH, and a DEL once its token is checked).
     const miss = await commandsOf(() => b!.getOrCompute('agent_profile:new', () => 'computed'));
-    expect(miss).toMatchObject({ get: 3, evalsha: 3, set: 2, publish: 1, del: 1 });
+    expect(miss).toEqual({ get: 3, evalsha: 2, set: 2, publish: 1, del: 1 });
     raw.disconnect();
   });
 
@@ -269,6 +269,36 @@ describe.runIf(enabled)('two caches sharing Redis', () => {
     const lease = await store.lock('job:3', 1000);
     expect(lease).toBeDefined();
     await lease!.release();
+    await store.close();
+  });
+
+  it('frees its lock in the write that shares the value, and never frees a lock that is no longer its own', async () => {
+    const [a] = await sharedCaches(1, server!.url, { distributedLock: '30s' });
+    const prefix = `pm-tier-${process.pid}-${counter}:`;
+    const store = new RedisStore({ url: server!.url, keyPrefix: prefix });
+    await store.connect();
+    expect(await a!.getOrCompute('job:4', () => 'built')).toBe('built');
+    // Free as soon as the value is shared: no release left to send.
+    const lease = await store.lock('job:4', 1000);
+    expect(lease).toBeDefined();
+    await lease!.release();
+
+    // The holder's lock is removed mid-compute and another process takes it: the holder's write
+    // must leave that other lock alone.
+    const raw = new Redis(server!.url);
+    let other: Awaited<ReturnType<RedisStore['lock']>>;
+    const value = await a!.getOrCompute('job:5', async () => {
+      const lockKeys = await raw.keysBuffer(`${prefix}*lock:job:5`);
+      expect(lockKeys).toHaveLength(1);
+      await raw.del(lockKeys[0]!);
+      other = await store.lock('job:5', 5000);
+      return 'built';
+    });
+    expect(value).toBe('built');
+    expect(other!).toBeDefined();
+    expect(await other!.renew(5000)).toBe(true);
+    await other!.release();
+    raw.disconnect();
     await store.close();
   });
 

@@ -7,6 +7,7 @@ import type { CacheStats } from '../stats/counters.js';
 import { L1_SAMPLE_EVERY } from '../stats/latency.js';
 import type { SetOptions } from '../types.js';
 import type { InFlight } from '../compute/in-flight.js';
+import type { HeldLock } from './lock-leases.js';
 import type { SharedTiers } from './shared-tiers.js';
 
 /**
@@ -85,9 +86,13 @@ export class WriteThrough {
     this.#stats.set();
   }
 
-  /** Into L1, then shared. */
-  async store(writes: readonly PreparedWrite[]): Promise<void> {
+  /** Into L1, then shared; `lock` (held on the one key written) is released with it where the store can. */
+  async store(writes: readonly PreparedWrite[], lock?: HeldLock): Promise<void> {
     for (const write of writes) this.commit(write);
-    if (this.#tiers !== undefined) await this.#tiers.write(writes.map((write) => ({ key: write.key, entry: write.toStored() })));
+    if (this.#tiers !== undefined)
+      await this.#tiers.write(
+        writes.map((write) => ({ key: write.key, entry: write.toStored() })),
+        lock,
+      );
   }
 }
