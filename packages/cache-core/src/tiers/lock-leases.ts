@@ -76,6 +76,8 @@ export class LockLeases {
       releasedWithWrite: stopRenewing,
       release,
       releaseInBackground: (after) => {
+        // Released with the write that shared the value: nothing left to send or to wait for.
+        if (released && after === undefined) return;
         const releasing = release()
           .then(after)
           .catch((error: unknown) => {
