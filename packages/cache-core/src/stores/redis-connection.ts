@@ -1,6 +1,7 @@
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import { redactUrl } from '../redact.js';
 import { CacheAuthError, CacheStoreError, type StoreFailure } from '../errors.js';
+import { WriteBatching } from './write-batching.js';
 
 /** How to reach Redis: a URL, Cluster seed nodes, or a client you own. */
 export interface RedisConnectionOptions {
@@ -69,6 +70,8 @@ export class RedisConnection {
   readonly client: Redis | Cluster;
   /** Where it points, credentials redacted: safe to log and print. */
   readonly target: string;
+  /** Batches the socket writes of commands sent in one tick while others await their replies. */
+  readonly writes = new WriteBatching(() => this.masters().map((node) => node.stream));
   readonly #owned: boolean;
   readonly #secrets: string[];
   /** host:port (or the cluster's seed nodes) without credentials or database: what pub/sub is shared across. */

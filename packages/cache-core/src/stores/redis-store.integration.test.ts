@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FORMAT_VERSION } from './codec.js';
@@ -69,6 +69,25 @@ describe.runIf(enabled)('RedisStore (Cluster, 3 masters)', () => {
       expect((await store.mget(keys)).map((e) => e?.value)).toEqual(keys);
       expect(await store.invalidate('task_prompt:agent-1:*')).toBe(50);
       expect(await store.invalidate('task_prompt:*')).toBe(250);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('batches the writes of one tick on every master, and each caller gets its own reply', async () => {
+    const store = new RedisStore({ clusterNodes: cluster!.nodes, keyPrefix: uniquePrefix() });
+    await store.connect();
+    try {
+      const keys = Array.from({ length: 300 }, (_, i) => `agent:${i}`);
+      // The first command of each burst goes out alone; the rest wait for the end of the tick, on all three masters.
+      await Promise.all(keys.map((key) => store.set(key, { value: `prompt of ${key}`, expiresAt: Infinity })));
+      const corked = (store.client as Cluster).nodes('master').filter((node) => node.stream.writableCorked > 0);
+      const reads = await Promise.all(keys.map((key) => store.get(key)));
+      expect(reads.map((e) => e?.value)).toEqual(keys.map((key) => `prompt of ${key}`));
+      expect(corked).toEqual([]);
+      const during = keys.map((key) => store.get(key));
+      expect((store.client as Cluster).nodes('master').every((node) => node.stream.writableCorked === 1)).toBe(true);
+      expect((await Promise.all(during)).every((e, i) => e?.value === `prompt of ${keys[i]}`)).toBe(true);
     } finally {
       await store.close();
     }

@@ -326,18 +326,28 @@ export class RedisStore implements CacheStore {
   /**
    * Runs one command, its reply mapped by `then`; a failure becomes a CacheStoreError that says
    * why (`cannot read from ...`), without credentials. One promise over the client's: every L2
-   * call comes through here.
+   * call comes through here, and is written in one batch with the others of its tick when
+   * replies are awaited (`WriteBatching`).
    */
   #run<T>(doing: string, command: () => Promise<T>): Promise<T>;
   #run<T, R>(doing: string, command: () => Promise<T>, then: (reply: T) => R): Promise<R>;
   #run<T, R>(doing: string, command: () => Promise<T>, then?: (reply: T) => R): Promise<T | R> {
-    const failure = (error: unknown) => this.connection.error(`cannot ${doing}`, error);
+    const writes = this.connection.writes;
+    writes.sending();
     try {
-      return command().then(then, (error: unknown) => {
-        throw failure(error);
-      });
+      return command().then(
+        (reply) => {
+          writes.settled();
+          return then === undefined ? reply : then(reply);
+        },
+        (error: unknown) => {
+          writes.settled();
+          throw this.connection.error(`cannot ${doing}`, error);
+        },
+      );
     } catch (error) {
-      return Promise.reject(failure(error));
+      writes.settled();
+      return Promise.reject(this.connection.error(`cannot ${doing}`, error));
     }
   }
 
