@@ -79,10 +79,14 @@ export class RedisInvalidationBus implements InvalidationBus {
   }
 
   async publish(message: InvalidationMessage): Promise<void> {
+    const writes = this.#publisher.writes;
+    writes.sending();
     try {
       await this.#publisher.client.publish(this.channel, this.#encode(message));
     } catch (error) {
       throw this.#publisher.error('cannot publish to', error);
+    } finally {
+      writes.settled();
     }
   }
 

@@ -1,5 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisInvalidationBus } from '../bus/redis-bus.js';
+import type { InvalidationMessage } from '../bus/invalidation-bus.js';
 import { CacheStoreError } from '../errors.js';
 import { RedisProcess, redisTestsEnabled } from '../testing/redis-server.js';
 import type { StoredEntry } from './cache-store.js';
@@ -91,5 +93,21 @@ describe.runIf(enabled)('RedisStore write batching', () => {
     }
     await expect.poll(async () => (await store.get('k').catch(() => undefined))?.value, { timeout: 5000 }).toBe('kept');
     await store.close();
+  });
+
+  it('publishes the bus messages of one tick in one write, heard in order by another process', async () => {
+    const channel = `batching-bus-${++prefixes}`;
+    const sender = new RedisInvalidationBus({ url: server.url, channel });
+    const receiver = new RedisInvalidationBus({ url: server.url, channel });
+    const heard: InvalidationMessage[] = [];
+    receiver.subscribe({ onMessage: (message) => heard.push(message), onReconnect: () => undefined });
+    await Promise.all([sender.connect(), receiver.connect()]);
+    const messages: InvalidationMessage[] = Array.from({ length: 100 }, (_, i) => ({ type: 'delete', keys: [`agent:${i}`] }));
+    const before = await serverReads();
+    await Promise.all(messages.map((message) => sender.publish(message)));
+    expect((await serverReads()) - before).toBeLessThanOrEqual(6);
+    await expect.poll(() => heard.length).toBe(100);
+    expect(heard).toEqual(messages);
+    await Promise.all([sender.close(), receiver.close()]);
   });
 });
