@@ -4,6 +4,7 @@ import { RedisInvalidationBus } from '../bus/redis-bus.js';
 import type { InvalidationMessage } from '../bus/invalidation-bus.js';
 import { CacheStoreError } from '../errors.js';
 import { RedisProcess, redisTestsEnabled } from '../testing/redis-server.js';
+import { TcpProxy } from '../testing/tcp-proxy.js';
 import type { StoredEntry } from './cache-store.js';
 import { RedisStore } from './redis-store.js';
 
@@ -73,6 +74,23 @@ describe.runIf(enabled)('RedisStore write batching', () => {
     await store.close();
   });
 
+  it("batches a client you own with the store's commands of the same tick, and leaves it open", async () => {
+    const client = new Redis(server.url);
+    const store = new RedisStore({ client, keyPrefix: `batching-${++prefixes}:` });
+    await store.connect();
+    await client.ping();
+    const lone = store.get('k');
+    const stored = store.set('k', entry('v'));
+    const yours = client.set('yours', 'mine');
+    expect(client.stream.writableCorked).toBe(1);
+    expect(await yours).toBe('OK');
+    await Promise.all([lone, stored]);
+    expect((await store.get('k'))?.value).toBe('v');
+    await store.close();
+    expect(await client.get('yours')).toBe('mine');
+    await client.quit();
+  });
+
   it('fails every batched command of a hung server within the command timeout, and works once it answers again', async () => {
     const { store } = await connectedStore(300);
     await store.set('k', entry('kept'));
@@ -93,6 +111,27 @@ describe.runIf(enabled)('RedisStore write batching', () => {
     }
     await expect.poll(async () => (await store.get('k').catch(() => undefined))?.value, { timeout: 5000 }).toBe('kept');
     await store.close();
+  });
+
+  it('fails a batch whose link is reset, and serves again once the link is back', async () => {
+    const proxy = await TcpProxy.start(server.port);
+    const store = new RedisStore({ url: proxy.url(), keyPrefix: `batching-${++prefixes}:`, commandTimeoutMs: 1000 });
+    await store.connect();
+    await store.set('k', entry('kept'));
+    const lone = store.get('k').catch(() => undefined);
+    const burst = Array.from({ length: 50 }, () => store.get('k'));
+    proxy.cut('reset');
+    const outcomes = await Promise.allSettled(burst);
+    await lone;
+    for (const outcome of outcomes) {
+      const reason: unknown = outcome.status === 'rejected' ? outcome.reason : undefined;
+      expect(reason).toBeInstanceOf(CacheStoreError);
+      expect((reason as CacheStoreError).reason).toBe('unreachable');
+    }
+    proxy.heal();
+    await expect.poll(async () => (await store.get('k').catch(() => undefined))?.value, { timeout: 5000 }).toBe('kept');
+    await store.close();
+    await proxy.close();
   });
 
   it('publishes the bus messages of one tick in one write, heard in order by another process', async () => {
